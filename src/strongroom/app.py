@@ -1,0 +1,152 @@
+"""`create_app(config)`: the FastAPI application of one strongroom node."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+from collections.abc import AsyncIterator, Awaitable, Callable
+
+import orjson
+from fastapi import APIRouter, FastAPI
+
+from strongroom import __version__
+from strongroom.audit.log import AuditLog
+from strongroom.barrier.service import Barrier
+from strongroom.bootstrap import (
+    bootstrap,
+    load_root_key,
+    password_hasher,
+    unseal_or_fail,
+)
+from strongroom.config import Config
+from strongroom.db import Database, now
+from strongroom.http.errors import install_error_handlers
+from strongroom.http.middleware import TransportGuard
+from strongroom.http.responses import JsonResponse
+from strongroom.services import Services, ServicesHolder
+from strongroom.sessions.factory import make_store
+from strongroom.system.health import router as health_router
+from strongroom.system.runtime import Runtime
+
+log = logging.getLogger(__name__)
+API_PREFIX = "/api/v1"
+RESOLVED_CONFIG_ENV = "STRONGROOM__RESOLVED_CONFIG"
+
+Sweeper = Callable[[float], Awaitable[int]]
+
+
+async def start_services(config: Config, *, run_bootstrap: bool) -> Services:
+    if run_bootstrap:
+        await bootstrap(config)
+    db = Database(config.resolved_database_url)
+    store = make_store(config, db)
+    barrier = Barrier(db)
+    await unseal_or_fail(barrier, await load_root_key(config, db, create=False))
+    runtime = Runtime(db, store, barrier)
+    await runtime.refresh()
+    from strongroom.audit.factory import make_audit_log
+
+    audit: AuditLog = make_audit_log(config, db)
+    return Services(config, db, store, barrier, runtime, password_hasher(config), audit)
+
+
+async def stop_services(services: Services) -> None:
+    services.audit.close()
+    services.passwords.close()
+    await services.store.close()
+    await services.db.dispose()
+
+
+async def _sweep_forever(services: Services, sweepers: list[Sweeper]) -> None:
+    while True:
+        await asyncio.sleep(services.config.sweep_interval)
+        for sweep in sweepers:
+            try:
+                await sweep(now())
+            except Exception:
+                log.exception("sweeper %s failed", getattr(sweep, "__qualname__", sweep))
+
+
+def api_routers() -> list[APIRouter]:
+    from strongroom.audit.endpoints import router as audit_router
+    from strongroom.auth.endpoints import router as auth_router
+    from strongroom.github.endpoints import router as github_router
+    from strongroom.policy.endpoints import router as roles_router
+    from strongroom.secrets.endpoints import router as secrets_router
+    from strongroom.system.endpoints import router as system_router
+    from strongroom.users.endpoints import router as users_router
+
+    return [
+        health_router,
+        auth_router,
+        github_router,
+        users_router,
+        roles_router,
+        secrets_router,
+        system_router,
+        audit_router,
+    ]
+
+
+def sweepers_for(services: Services) -> list[Sweeper]:
+    from strongroom.secrets.service import sweep_expired_secrets
+
+    async def secrets_sweep(at: float) -> int:
+        return await sweep_expired_secrets(services, at)
+
+    return [services.store.sweep, secrets_sweep]
+
+
+def create_app(config: Config, *, run_bootstrap: bool = True) -> FastAPI:
+    """The app of one node. `run_bootstrap=False` when a supervisor already prepared the node."""
+    holder = ServicesHolder()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        services = await start_services(config, run_bootstrap=run_bootstrap)
+        holder.services = services
+        sweeper = asyncio.create_task(_sweep_forever(services, sweepers_for(services)))
+        try:
+            yield
+        finally:
+            sweeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await sweeper
+            holder.services = None
+            await stop_services(services)
+
+    app = FastAPI(
+        title="strongroom",
+        version=__version__,
+        description="A self-hosted secrets manager: encrypted secrets, revocable sessions, audit.",
+        openapi_url=f"{API_PREFIX}/openapi.json",
+        docs_url=f"{API_PREFIX}/docs",
+        redoc_url=None,
+        default_response_class=JsonResponse,
+        lifespan=lifespan,
+    )
+    app.state.holder = holder
+    install_error_handlers(app)
+    for router in api_routers():
+        app.include_router(router, prefix=API_PREFIX)
+    from strongroom.audit.middleware import AuditMiddleware
+
+    app.add_middleware(AuditMiddleware, holder=holder)
+    app.add_middleware(
+        TransportGuard,
+        settings=holder.settings,
+        refresh=holder.refresh,
+        max_body=config.max_request_bytes,
+    )
+    return app
+
+
+def app_from_environment() -> FastAPI:
+    """Factory for uvicorn workers: the supervisor passes the resolved config in the environment."""
+    from strongroom.logs import configure_logging
+
+    config = Config(**orjson.loads(os.environ[RESOLVED_CONFIG_ENV]))
+    configure_logging(config.log_level, config.log_format.value)
+    return create_app(config, run_bootstrap=False)

@@ -1,0 +1,123 @@
+"""Who is calling: bearer-token authentication and role requirements, as `Annotated` aliases.
+
+CurrentPrincipal   any valid session
+SystemReader       admin or auditor
+AdminPrincipal     admin
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from strongroom.auth.principal import Principal
+from strongroom.crypto import ACCESS_PREFIX, KeyPurpose, token_hash
+from strongroom.crypto.tokens import looks_like
+from strongroom.db import now
+from strongroom.errors import Forbidden, ServiceUnavailable, Unauthorized
+from strongroom.http.context import RequestContext, get_context, resolve_client
+from strongroom.policy.rules import ADMIN, SYSTEM_READERS
+from strongroom.services import Services, get_services
+from strongroom.sessions.store import AuthOutcome, AuthResult, StoreUnavailable
+
+ServicesDep = Annotated[Services, Depends(get_services)]
+INVALID_TOKEN = "the access token is invalid, expired or revoked"
+
+
+def bearer_token(request: Request) -> str | None:
+    """The bearer token of the Authorization header. Tokens in the URL are never read."""
+    header = request.headers.get("authorization")
+    if not header:
+        return None
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() != "bearer" or not value.strip():
+        return None
+    return value.strip()
+
+
+def _fail(ctx: RequestContext, services: Services, token: str | None, detail: str) -> Unauthorized:
+    ctx.auth_failed = True
+    if token and not services.barrier.sealed:
+        ctx.token_hmac = services.barrier.keyring.mac(KeyPurpose.audit, token.encode())
+    return Unauthorized(detail, code="invalid_token")
+
+
+def _recheck_transport(ctx: RequestContext, request: Request, services: Services) -> None:
+    """After a settings reload mid-request, apply the new transport policy to this request."""
+    settings = services.settings
+    ctx.client_ip, ctx.scheme = resolve_client(
+        ctx.peer_ip,
+        request.scope["scheme"],
+        request.headers.get("x-forwarded-for"),
+        request.headers.get("x-forwarded-proto"),
+        settings.trusted_networks,
+    )
+    if settings.security.require_https and ctx.scheme != "https":
+        raise Forbidden("HTTPS is required: send this request over TLS", code="https_required")
+
+
+async def current_principal(request: Request, services: ServicesDep) -> Principal:
+    ctx = get_context(request)
+    token = bearer_token(request)
+    if token is None:
+        detail = "missing bearer token (Authorization: Bearer <token>)"
+        if any(k in request.query_params for k in ("token", "access_token")):
+            detail = "tokens are not accepted in the URL; send Authorization: Bearer <token>"
+        raise _fail(ctx, services, None, detail)
+    if not looks_like(token, ACCESS_PREFIX):
+        raise _fail(ctx, services, token, INVALID_TOKEN)
+    hashed = token_hash(token)
+    try:
+        result = await services.store.authenticate(
+            hashed, ctx.client_ip, now(), services.runtime.epoch
+        )
+        if result.outcome is AuthOutcome.stale:
+            await services.runtime.reload(result.epoch)
+            _recheck_transport(ctx, request, services)
+            result = await services.store.authenticate(
+                hashed, ctx.client_ip, now(), services.runtime.epoch
+            )
+    except StoreUnavailable:
+        raise ServiceUnavailable(
+            "the session store is unavailable", code="session_store_unavailable", retry_after=5
+        ) from None
+    return _principal(ctx, services, token, result)
+
+
+def _principal(
+    ctx: RequestContext, services: Services, token: str, result: AuthResult
+) -> Principal:
+    session = result.session
+    if result.outcome is not AuthOutcome.ok or session is None:
+        if result.outcome is AuthOutcome.stale:
+            raise ServiceUnavailable("configuration is changing; retry", retry_after=1)
+        raise _fail(ctx, services, token, INVALID_TOKEN)
+    principal = Principal(
+        session.user_id,
+        session.username,
+        session.role,
+        session.id,
+        session.scope,
+        session.auth_method,
+        session.access_expires_at,
+    )
+    ctx.principal = principal
+    return principal
+
+
+async def system_reader(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
+    if principal.role not in SYSTEM_READERS:
+        raise Forbidden("this needs the admin or auditor role")
+    return principal
+
+
+async def admin_principal(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
+    if principal.role != ADMIN:
+        raise Forbidden("this needs the admin role")
+    return principal
+
+
+CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
+SystemReader = Annotated[Principal, Depends(system_reader)]
+AdminPrincipal = Annotated[Principal, Depends(admin_principal)]

@@ -1,0 +1,134 @@
+"""The barrier: holds the unwrapped keyring while unsealed; everything secret passes through it.
+
+While sealed (no root key), `keyring` raises `Sealed` (503) and nothing can be decrypted. A key
+rotation on any node adds a data-key version; other nodes pick it up when they meet a
+ciphertext of a version they lack, or at their next config-epoch reload.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from sqlalchemy import insert, select
+from sqlalchemy.exc import IntegrityError
+
+from strongroom.barrier.models import keyring as keyring_table
+from strongroom.crypto import DecryptionError, KeyPurpose, Keyring, RootKey, WrappedKey
+from strongroom.db import Database, now
+from strongroom.errors import ServiceUnavailable
+
+
+class Sealed(ServiceUnavailable):
+    def __init__(self) -> None:
+        super().__init__("strongroom is sealed: no secret can be read or written", code="sealed")
+
+
+class WrongRootKey(Exception):
+    """The root key does not unwrap the stored keyring."""
+
+
+class Barrier:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+        self._root: RootKey | None = None
+        self._keyring: Keyring | None = None
+        self._lock = asyncio.Lock()
+
+    def __repr__(self) -> str:
+        return f"Barrier(sealed={self.sealed})"
+
+    @property
+    def sealed(self) -> bool:
+        return self._keyring is None
+
+    @property
+    def keyring(self) -> Keyring:
+        if self._keyring is None:
+            raise Sealed()
+        return self._keyring
+
+    async def unseal(self, root: RootKey) -> None:
+        """Load (creating on first use) and unwrap the keyring; `WrongRootKey` if it doesn't fit."""
+        async with self._lock:
+            entries = await self._load()
+            missing = [p for p in KeyPurpose if not any(e.purpose is p for e in entries)]
+            if missing:
+                if entries:
+                    self._check(root, entries)
+                await self._insert([Keyring.new_wrapped(root, purpose, 1) for purpose in missing])
+                entries = await self._load()
+            self._keyring = self._check(root, entries)
+            self._root = root
+
+    def seal(self) -> None:
+        self._keyring = None
+        self._root = None
+
+    async def reload(self) -> None:
+        if self._root is None:
+            return
+        async with self._lock:
+            self._keyring = self._check(self._root, await self._load())
+
+    async def rotate(self) -> int:
+        """Add a data-key version; new encryptions use it. Returns the new version."""
+        root = self._root
+        if root is None:
+            raise Sealed()
+        for _ in range(5):
+            entries = await self._load()
+            version = max(e.version for e in entries if e.purpose is KeyPurpose.data) + 1
+            try:
+                await self._insert([Keyring.new_wrapped(root, KeyPurpose.data, version)])
+            except IntegrityError:
+                continue  # another node rotated at the same moment; take the next number
+            await self.reload()
+            return version
+        raise ServiceUnavailable("key rotation kept conflicting with other nodes; try again")
+
+    def encrypt(self, plaintext: bytes, associated_data: bytes) -> bytes:
+        return self.keyring.encrypt(plaintext, associated_data)
+
+    async def decrypt(self, blob: bytes, associated_data: bytes) -> bytes:
+        """Decrypt; reloads the keyring once if the blob names a version rotated in elsewhere."""
+        keyring = self.keyring
+        if not keyring.knows_version_of(blob):
+            await self.reload()
+            keyring = self.keyring
+        return keyring.decrypt(blob, associated_data)
+
+    @staticmethod
+    def _check(root: RootKey, entries: list[WrappedKey]) -> Keyring:
+        try:
+            return Keyring.unwrap(root, entries)
+        except DecryptionError:
+            raise WrongRootKey() from None
+
+    async def _load(self) -> list[WrappedKey]:
+        async with self._db.connect() as conn:
+            rows = await conn.execute(
+                select(
+                    keyring_table.c.purpose, keyring_table.c.version, keyring_table.c.wrapped_key
+                )
+            )
+            return [WrappedKey(KeyPurpose(p), v, w) for p, v, w in rows]
+
+    async def _insert(self, entries: list[WrappedKey]) -> None:
+        try:
+            async with self._db.begin() as conn:
+                await conn.execute(
+                    insert(keyring_table),
+                    [
+                        {
+                            "purpose": e.purpose.value,
+                            "version": e.version,
+                            "wrapped_key": e.wrapped,
+                            "created_at": now(),
+                        }
+                        for e in entries
+                    ],
+                )
+        except IntegrityError:
+            # Several nodes creating the first keyring at once: keep theirs.
+            if any(e.version > 1 for e in entries):
+                raise

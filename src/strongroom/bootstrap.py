@@ -1,0 +1,179 @@
+"""First-start and every-start preparation of a node: data directory, schema, root key, TLS,
+built-in roles and the initial admin. Safe to repeat: a second start creates nothing new.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+
+from strongroom.barrier.models import keyring
+from strongroom.barrier.service import Barrier, WrongRootKey
+from strongroom.config import Config, ConfigError, SealMode
+from strongroom.crypto import RootKey, generate_root_key
+from strongroom.crypto.passwords import Argon2Parameters, PasswordHasher
+from strongroom.crypto.seal import is_private, read_key_file, write_key_file
+from strongroom.crypto.tls import ensure_local_tls
+from strongroom.db import Database, now
+from strongroom.db.base import new_id
+from strongroom.policy.repository import ensure_builtin_roles
+from strongroom.policy.rules import ADMIN
+from strongroom.users import repository as users_repo
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class BootstrapReport:
+    created: list[str] = field(default_factory=list)
+    admin_password: str | None = None
+
+
+def prepare_data_dir(config: Config) -> None:
+    try:
+        config.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigError(
+            f"cannot create data directory {config.data_dir}: {exc.strerror}"
+        ) from None
+    if not os.access(config.data_dir, os.W_OK):
+        raise ConfigError(f"data directory {config.data_dir} is not writable")
+
+
+def tls_files(config: Config) -> tuple[Path, Path] | None:
+    """The certificate and key the node serves, creating the local CA's when none is given."""
+    if config.tls_disable:
+        return None
+    if config.tls_cert_file or config.tls_key_file:
+        if not (config.tls_cert_file and config.tls_key_file):
+            raise ConfigError("tls_cert_file and tls_key_file must be given together")
+        for path in (config.tls_cert_file, config.tls_key_file):
+            if not os.access(path, os.R_OK):
+                raise ConfigError(f"cannot read TLS file {path}")
+        return config.tls_cert_file, config.tls_key_file
+    files, _ = ensure_local_tls(config.data_dir, [config.host])
+    return files.server_cert, files.server_key
+
+
+async def keyring_is_empty(db: Database) -> bool:
+    async with db.connect() as conn:
+        return (
+            int((await conn.execute(select(func.count()).select_from(keyring))).scalar_one()) == 0
+        )
+
+
+async def load_root_key(config: Config, db: Database, *, create: bool) -> RootKey | None:
+    """The root key the seal mode names; creates the key file only for a brand-new keyring."""
+    if config.seal is SealMode.manual:
+        return None
+    if config.seal is SealMode.env:
+        if config.root_key is None:
+            raise ConfigError("seal=env needs STRONGROOM_ROOT_KEY (base64 of 32 bytes)")
+        try:
+            return RootKey.decode(config.root_key.get_secret_value())
+        except ValueError as exc:
+            raise ConfigError(f"STRONGROOM_ROOT_KEY: {exc}") from None
+    path = config.resolved_key_file
+    if not path.exists() and create and await keyring_is_empty(db):
+        write_key_file(path, generate_root_key())
+        log.info("created root key file %s", path)
+    try:
+        key = read_key_file(path)
+    except OSError as exc:
+        raise ConfigError(f"cannot read root key file {path}: {exc.strerror}") from None
+    except ValueError as exc:
+        raise ConfigError(f"root key file {path}: {exc}") from None
+    if not is_private(path):
+        log.warning("root key file %s is readable by group or others; chmod 600 it", path)
+    return key
+
+
+async def unseal_or_fail(barrier: Barrier, root: RootKey | None) -> None:
+    if root is None:
+        log.warning("starting sealed (seal=manual): POST /api/v1/sys/unseal with the root key")
+        return
+    try:
+        await barrier.unseal(root)
+    except WrongRootKey:
+        raise ConfigError("the root key does not decrypt this database's keyring") from None
+
+
+async def ensure_admin(config: Config, db: Database, passwords: PasswordHasher) -> str | None:
+    """On a database with no users, create the admin with a random password; return it."""
+    async with db.begin() as conn:
+        await ensure_builtin_roles(conn)
+        if await users_repo.count_users(conn) > 0:
+            return None
+    password = secrets.token_urlsafe(18)
+    stamp = now()
+    user = users_repo.UserRow(
+        new_id(),
+        config.admin_username,
+        None,
+        ADMIN,
+        await passwords.hash(password),
+        None,
+        None,
+        False,
+        stamp,
+        stamp,
+    )
+    try:
+        async with db.begin() as conn:
+            if await users_repo.count_users(conn) > 0:
+                return None
+            await users_repo.insert_user(conn, user)
+    except IntegrityError:
+        return None  # another node created it first
+    _write_password_file(config.admin_password_file, config.admin_username, password)
+    return password
+
+
+def _write_password_file(path: Path, username: str, password: str) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(f"username: {username}\npassword: {password}\n")
+    os.chmod(path, 0o600)
+
+
+def password_hasher(config: Config) -> PasswordHasher:
+    return PasswordHasher(
+        Argon2Parameters(
+            config.argon2_time_cost, config.argon2_memory_kib, config.argon2_parallelism
+        )
+    )
+
+
+async def bootstrap(config: Config) -> BootstrapReport:
+    """Everything a first start needs, done once by the supervising process before workers."""
+    report = BootstrapReport()
+    prepare_data_dir(config)
+    files = tls_files(config)
+    if files is not None:
+        report.created.append(str(files[0]))
+    db = Database(config.resolved_database_url, pool_size=2)
+    passwords = password_hasher(config)
+    try:
+        try:
+            await db.migrate()
+        except (SQLAlchemyError, OSError) as exc:
+            raise ConfigError(f"cannot open the database: {_reason(exc)}") from None
+        barrier = Barrier(db)
+        await unseal_or_fail(barrier, await load_root_key(config, db, create=True))
+        report.admin_password = await ensure_admin(config, db, passwords)
+    finally:
+        passwords.close()
+        await db.dispose()
+    return report
+
+
+def _reason(exc: BaseException) -> str:
+    original = getattr(exc, "orig", None) or exc
+    text = str(original).strip().splitlines()
+    return text[0] if text else type(original).__name__

@@ -1,0 +1,120 @@
+"""`strongroom server` and `strongroom migrate`."""
+
+from __future__ import annotations
+
+import asyncio
+import errno
+import functools
+import logging
+import os
+import socket
+import ssl
+import sys
+from pathlib import Path
+from typing import Any
+
+import orjson
+import uvicorn
+from pydantic import SecretStr
+from sqlalchemy.exc import SQLAlchemyError
+
+from strongroom.app import RESOLVED_CONFIG_ENV, create_app
+from strongroom.bootstrap import bootstrap, prepare_data_dir, tls_files
+from strongroom.config import Config, ConfigError
+from strongroom.crypto.tls import server_ssl_context
+from strongroom.db.engine import Database
+from strongroom.logs import configure_logging
+
+log = logging.getLogger("strongroom")
+
+
+def _check_port(host: str, port: int) -> None:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            reason = "address already in use" if exc.errno == errno.EADDRINUSE else exc.strerror
+            raise ConfigError(f"cannot listen on {host}:{port}: {reason}") from None
+
+
+def _ssl_context(cert: Path, key: Path, _config: Any, _default: Any) -> ssl.SSLContext:
+    return server_ssl_context(cert, key)
+
+
+def _resolved(config: Config) -> str:
+    values: dict[str, Any] = {}
+    for name in Config.model_fields:
+        value = getattr(config, name)
+        values[name] = value.get_secret_value() if isinstance(value, SecretStr) else value
+    return orjson.dumps(values, default=str).decode()
+
+
+def _announce(config: Config, admin_password: str | None, tls: tuple[Path, Path] | None) -> None:
+    scheme = "http" if tls is None else "https"
+    out = sys.stdout
+    if admin_password is not None:
+        out.write(
+            "\n"
+            "  strongroom created the first admin user.\n"
+            f"    username: {config.admin_username}\n"
+            f"    password: {admin_password}\n"
+            f"  It is shown once, and kept in {config.admin_password_file} (mode 0600).\n\n"
+        )
+    ca = config.data_dir / "ca.pem"
+    if tls is not None and ca.exists() and config.tls_cert_file is None:
+        out.write(f"  TLS: clients trust {ca}\n")
+    out.write(f"  listening on {scheme}://{config.host}:{config.port}/api/v1\n\n")
+    out.flush()
+
+
+def serve(config: Config) -> int:
+    configure_logging(config.log_level, config.log_format.value)
+    prepare_data_dir(config)
+    if config.port:
+        _check_port(config.host, config.port)
+    tls = tls_files(config)
+    report = asyncio.run(bootstrap(config))
+    _announce(config, report.admin_password, tls)
+    ssl_options: dict[str, Any] = {}
+    if tls is not None:
+        ssl_options["ssl_context_factory"] = functools.partial(_ssl_context, tls[0], tls[1])
+    common: dict[str, Any] = {
+        "host": config.host,
+        "port": config.port,
+        "proxy_headers": False,  # strongroom decides which proxies to believe
+        "server_header": False,
+        "date_header": True,
+        "access_log": False,
+        "log_config": None,
+        "lifespan": "on",
+        "timeout_graceful_shutdown": 10,
+        **ssl_options,
+    }
+    if config.workers > 1:
+        os.environ[RESOLVED_CONFIG_ENV] = _resolved(config)
+        uvicorn.run(
+            "strongroom.app:app_from_environment", factory=True, workers=config.workers, **common
+        )
+    else:
+        uvicorn.run(create_app(config, run_bootstrap=False), **common)
+    return 0
+
+
+def migrate(config: Config) -> int:
+    configure_logging(config.log_level, config.log_format.value)
+    prepare_data_dir(config)
+
+    async def _run() -> None:
+        database = Database(config.resolved_database_url, pool_size=1)
+        try:
+            await database.migrate()
+        except (SQLAlchemyError, OSError) as exc:
+            raise ConfigError(f"cannot migrate the database: {type(exc).__name__}: {exc}") from None
+        finally:
+            await database.dispose()
+
+    asyncio.run(_run())
+    sys.stdout.write("database is at the newest schema\n")
+    return 0

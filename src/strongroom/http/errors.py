@@ -1,0 +1,113 @@
+"""One handler per error family; every error leaves as `{"detail", "code"}` (or its 422/OAuth
+shape), never with a traceback."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import Response
+
+from strongroom.errors import InvalidInput, OAuthError, StrongroomError
+from strongroom.http.context import SCOPE_KEY, RequestContext
+from strongroom.http.responses import JsonResponse, error_body
+
+log = logging.getLogger("strongroom.errors")
+
+_STATUS_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    406: "not_acceptable",
+    409: "conflict",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    422: "validation_error",
+    429: "too_many_requests",
+}
+
+
+def _note(request: Request, code: str) -> None:
+    ctx: RequestContext | None = request.scope.get(SCOPE_KEY)
+    if ctx is not None:
+        ctx.error_code = code
+
+
+def _clean_validation_errors(errors: Any) -> list[dict[str, Any]]:
+    """FastAPI's 422 items without `input` or `ctx`: they may echo a password or a secret."""
+    cleaned = []
+    for error in errors:
+        cleaned.append(
+            {
+                "loc": list(error.get("loc", [])),
+                "msg": str(error.get("msg", "invalid value")),
+                "type": str(error.get("type", "value_error")),
+            }
+        )
+    return cleaned
+
+
+async def _strongroom_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, StrongroomError)
+    _note(request, exc.code)
+    if isinstance(exc, InvalidInput):
+        body: dict[str, Any] = {
+            "detail": [{"loc": exc.loc, "msg": exc.detail, "type": "value_error"}],
+            "code": exc.code,
+        }
+        return JsonResponse(body, status_code=422)
+    return JsonResponse(
+        error_body(exc.detail, exc.code), status_code=exc.status, headers=exc.headers()
+    )
+
+
+async def _oauth_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, OAuthError)
+    _note(request, exc.error)
+    return JsonResponse(
+        {"error": exc.error, "error_description": exc.description},
+        status_code=exc.status,
+        headers=exc.headers(),
+    )
+
+
+async def _validation_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, RequestValidationError)
+    _note(request, "validation_error")
+    return JsonResponse(
+        {"detail": _clean_validation_errors(exc.errors()), "code": "validation_error"},
+        status_code=422,
+    )
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, StarletteHTTPException)
+    code = _STATUS_CODES.get(exc.status_code, "error")
+    _note(request, code)
+    detail = exc.detail if isinstance(exc.detail, str) else code.replace("_", " ")
+    if exc.status_code == 404 and detail == "Not Found":
+        detail = f"no route for {request.method} {request.url.path}"
+    return JsonResponse(
+        error_body(detail, code), status_code=exc.status_code, headers=dict(exc.headers or {})
+    )
+
+
+async def _unexpected(request: Request, exc: Exception) -> Response:
+    _note(request, "internal_error")
+    log.error(
+        "unhandled %s on %s %s", type(exc).__name__, request.method, request.url.path, exc_info=exc
+    )
+    return JsonResponse(error_body("internal error", "internal_error"), status_code=500)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(StrongroomError, _strongroom_error)
+    app.add_exception_handler(OAuthError, _oauth_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(Exception, _unexpected)

@@ -1,0 +1,175 @@
+"""The transport guard: the outermost layer of every request.
+
+It gives the request an id, decides the client IP and scheme (trusting X-Forwarded-* only
+from configured proxies), refuses plain HTTP when HTTPS is required, refuses bodies over the
+limit before reading them whole, and adds the security headers to every response. Written as
+plain ASGI: it runs on every request and must cost next to nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import time
+from collections.abc import Callable
+from typing import Any
+
+import orjson
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from strongroom.http.context import SCOPE_KEY, RequestContext, request_id_var, resolve_client
+from strongroom.system.registry import RuntimeSettings
+
+log = logging.getLogger(__name__)
+
+_STATIC_HEADERS = [
+    (b"cache-control", b"no-store"),
+    (b"x-content-type-options", b"nosniff"),
+    (b"x-frame-options", b"DENY"),
+    (b"referrer-policy", b"no-referrer"),
+]
+_HSTS = (b"strict-transport-security", b"max-age=63072000; includeSubDomains")
+_REPLACED = {b"cache-control", b"x-content-type-options", b"x-frame-options", b"referrer-policy"}
+_BODY_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
+
+
+class TransportGuard:
+    """Pure ASGI middleware; `settings()` returns the cached snapshot, `refresh()` an exact one."""
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        settings: Callable[[], RuntimeSettings],
+        refresh: Callable[[], Any],
+        max_body: int,
+    ) -> None:
+        self.app = app
+        self.settings = settings
+        self.refresh = refresh
+        self.max_body = max_body
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            if scope["type"] == "websocket":
+                await send({"type": "websocket.close", "code": 1008})
+                return
+            await self.app(scope, receive, send)
+            return
+        ctx = self._context(scope, self.settings())
+        if ctx.scheme != "https" and self.settings().security.require_https:
+            # Refusal is the rare path: confirm against the current settings first.
+            try:
+                await self.refresh()
+            except Exception:  # the store is down: keep the cached policy
+                log.debug("settings refresh failed; keeping the cached policy", exc_info=True)
+            ctx = self._context(scope, self.settings())
+            if self.settings().security.require_https:
+                await _send_error(
+                    send,
+                    ctx,
+                    403,
+                    "HTTPS is required: send this request over TLS",
+                    "https_required",
+                )
+                return
+        scope[SCOPE_KEY] = ctx
+        token = request_id_var.set(ctx.request_id)
+        try:
+            await self._with_body_limit(scope, receive, _add_headers(send, ctx), ctx)
+        finally:
+            request_id_var.reset(token)
+
+    def _context(self, scope: Scope, settings: RuntimeSettings) -> RequestContext:
+        client = scope.get("client")
+        peer = client[0] if client else None
+        forwarded_for = forwarded_proto = None
+        if settings.trusted_networks:
+            for name, value in scope["headers"]:
+                if name == b"x-forwarded-for":
+                    forwarded_for = value.decode("latin-1")
+                elif name == b"x-forwarded-proto":
+                    forwarded_proto = value.decode("latin-1")
+        client_ip, scheme = resolve_client(
+            peer, scope["scheme"], forwarded_for, forwarded_proto, settings.trusted_networks
+        )
+        existing: RequestContext | None = scope.get(SCOPE_KEY)
+        request_id = existing.request_id if existing else secrets.token_hex(8)
+        return RequestContext(request_id, peer, client_ip, scheme, time.time())
+
+    async def _with_body_limit(
+        self, scope: Scope, receive: Receive, send: Send, ctx: RequestContext
+    ) -> None:
+        if scope["method"] not in _BODY_METHODS:
+            await self.app(scope, receive, send)
+            return
+        length = None
+        for name, value in scope["headers"]:
+            if name == b"content-length":
+                length = value
+                break
+        if length is not None:
+            if not length.isdigit():
+                await _send_error(send, ctx, 400, "invalid Content-Length header", "bad_request")
+                return
+            if int(length) > self.max_body:
+                await _send_error(send, ctx, 413, self._too_large(), "payload_too_large")
+                return
+            await self.app(scope, receive, send)
+            return
+        # No declared length (chunked): read at most the limit, then replay it to the app.
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.max_body:
+                await _send_error(send, ctx, 413, self._too_large(), "payload_too_large")
+                return
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                break
+        body = b"".join(chunks)
+        delivered = False
+
+        async def replay() -> Message:
+            nonlocal delivered
+            if delivered:
+                return await receive()
+            delivered = True
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        await self.app(scope, replay, send)
+
+    def _too_large(self) -> str:
+        return f"request body exceeds the limit of {self.max_body} bytes"
+
+
+def _add_headers(send: Send, ctx: RequestContext) -> Send:
+    extra = [*_STATIC_HEADERS, (b"x-request-id", ctx.request_id.encode())]
+    if ctx.scheme == "https":
+        extra.append(_HSTS)
+
+    async def wrapped(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            headers = [h for h in message.get("headers", []) if h[0] not in _REPLACED]
+            message["headers"] = headers + extra
+        await send(message)
+
+    return wrapped
+
+
+async def _send_error(send: Send, ctx: RequestContext, status: int, detail: str, code: str) -> None:
+    body = orjson.dumps({"detail": detail, "code": code})
+    headers = [
+        (b"content-type", b"application/json"),
+        (b"content-length", str(len(body)).encode()),
+        (b"connection", b"close"),
+    ]
+    await _add_headers(send, ctx)(
+        {"type": "http.response.start", "status": status, "headers": headers}
+    )
+    await send({"type": "http.response.body", "body": body})

@@ -1,0 +1,68 @@
+"""Logging: text or JSON lines, each with the request id, never with a token in it.
+
+Defence in depth: whatever a log call is given, anything shaped like a strongroom token is
+replaced before the line is written.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import sys
+import time
+
+import orjson
+
+from strongroom.http.context import request_id_var
+
+_TOKEN = re.compile(r"\b(sr[ar]_)[A-Za-z0-9_-]{8,}")
+_BEARER = re.compile(r"(?i)(bearer\s+)\S+")
+
+
+def scrub(text: str) -> str:
+    return _BEARER.sub(r"\1***", _TOKEN.sub(r"\1***", text))
+
+
+class _RequestIdFilter(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.request_id = request_id_var.get() or "-"
+        return True
+
+
+class TextFormatter(logging.Formatter):
+    def __init__(self) -> None:
+        super().__init__("%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s")
+
+    def format(self, record: logging.LogRecord) -> str:
+        return scrub(super().format(record))
+
+
+class JsonFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        entry = {
+            "time": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))
+            + f".{int(record.msecs):03d}Z",
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "request_id": getattr(record, "request_id", "-"),
+            "message": scrub(record.getMessage()),
+        }
+        if record.exc_info:
+            entry["exception"] = scrub(self.formatException(record.exc_info))
+        return orjson.dumps(entry).decode()
+
+
+def configure_logging(level: str, fmt: str) -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(JsonFormatter() if fmt == "json" else TextFormatter())
+    handler.addFilter(_RequestIdFilter())
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level.upper())
+    for name in ("uvicorn", "uvicorn.error"):
+        logger = logging.getLogger(name)
+        logger.handlers[:] = []
+        logger.propagate = True
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+    # Request lines go to the audit log; uvicorn's access log would only repeat them.
+    logging.getLogger("uvicorn.access").disabled = True

@@ -1,0 +1,144 @@
+"""Roles and their path rules: default deny, `deny` wins, `*` any suffix, `+` one segment.
+
+A rule's path may contain `{username}`, replaced by the caller's username before matching, so
+the built-in `user` role is `users/{username}/*` with every capability.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+
+class Capability(enum.StrEnum):
+    create = "create"
+    read = "read"
+    update = "update"
+    delete = "delete"
+    list = "list"
+    deny = "deny"
+
+
+ALL_CAPABILITIES = frozenset(c for c in Capability if c is not Capability.deny)
+NO_CAPABILITIES: frozenset[Capability] = frozenset()
+
+ADMIN, USER, AUDITOR, NO_ROLE = "admin", "user", "auditor", "no_role"
+BUILTIN_ROLES = (ADMIN, USER, AUDITOR, NO_ROLE)
+# Roles that may read system settings, every session and the audit log.
+SYSTEM_READERS = frozenset({ADMIN, AUDITOR})
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    path: str
+    capabilities: frozenset[Capability]
+
+    def matches(self, path: str, username: str) -> bool:
+        return pattern_matches(self.path.replace("{username}", username), path)
+
+    def as_dict(self) -> dict[str, object]:
+        return {"path": self.path, "capabilities": sorted(c.value for c in self.capabilities)}
+
+
+def pattern_matches(pattern: str, path: str) -> bool:
+    """`*` at the end matches any suffix (including `/`); `+` matches exactly one segment."""
+    pattern_parts = pattern.split("/")
+    path_parts = path.split("/")
+    for index, part in enumerate(pattern_parts):
+        last = index == len(pattern_parts) - 1
+        if last and part.endswith("*"):
+            rest = "/".join(path_parts[index:])
+            return bool(rest) and rest.startswith(part[:-1])
+        if index >= len(path_parts):
+            return False
+        if part == "+":
+            if not path_parts[index]:
+                return False
+        elif part != path_parts[index]:
+            return False
+    return len(pattern_parts) == len(path_parts)
+
+
+def literal_prefix(pattern: str) -> str:
+    """The part of a pattern before its first wildcard (for narrowing list queries)."""
+    cut = len(pattern)
+    for marker in ("+", "*"):
+        position = pattern.find(marker)
+        if position != -1:
+            cut = min(cut, position)
+    return pattern[:cut]
+
+
+@dataclass(frozen=True, slots=True)
+class Role:
+    name: str
+    description: str
+    rules: tuple[Rule, ...]
+    builtin: bool = False
+
+    @property
+    def is_admin(self) -> bool:
+        return self.name == ADMIN
+
+    @property
+    def reads_system(self) -> bool:
+        return self.name in SYSTEM_READERS
+
+    def capabilities(self, path: str, username: str) -> frozenset[Capability]:
+        if self.is_admin:
+            return ALL_CAPABILITIES
+        granted: set[Capability] = set()
+        for rule in self.rules:
+            if rule.matches(path, username):
+                if Capability.deny in rule.capabilities:
+                    return NO_CAPABILITIES
+                granted |= rule.capabilities
+        return frozenset(granted)
+
+    def allows(self, capability: Capability, path: str, username: str) -> bool:
+        return capability in self.capabilities(path, username)
+
+    def list_prefixes(self, username: str) -> list[str] | None:
+        """Path prefixes that could hold listable entries; None means anywhere."""
+        if self.is_admin:
+            return None
+        prefixes = []
+        for rule in self.rules:
+            if Capability.list in rule.capabilities:
+                prefix = literal_prefix(rule.path.replace("{username}", username))
+                if not prefix:
+                    return None
+                prefixes.append(prefix)
+        return prefixes
+
+
+def parse_rules(raw: Iterable[Mapping[str, object]]) -> tuple[Rule, ...]:
+    rules = []
+    for item in raw:
+        capabilities = item.get("capabilities", [])
+        if not isinstance(capabilities, list):
+            raise ValueError("capabilities must be a list")
+        rules.append(Rule(str(item["path"]), frozenset(Capability(c) for c in capabilities)))
+    return tuple(rules)
+
+
+BUILTIN_DEFINITIONS: dict[str, tuple[str, tuple[Rule, ...]]] = {
+    ADMIN: ("Superuser: every secret and every administrative endpoint.", ()),
+    USER: (
+        "Default role: full access to users/<username>/ and what other rules grant.",
+        (Rule("users/{username}/*", ALL_CAPABILITIES),),
+    ),
+    AUDITOR: (
+        "Reads the audit log, sessions and settings; lists secrets, never reads a value.",
+        (Rule("*", frozenset({Capability.list})),),
+    ),
+    NO_ROLE: ("Can log in and see itself; nothing else.", ()),
+}
+
+
+def builtin_roles() -> dict[str, Role]:
+    return {
+        name: Role(name, description, rules, builtin=True)
+        for name, (description, rules) in BUILTIN_DEFINITIONS.items()
+    }

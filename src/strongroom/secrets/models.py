@@ -1,0 +1,63 @@
+from __future__ import annotations
+
+from sqlalchemy import (
+    Boolean,
+    Column,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+    Text,
+)
+
+from strongroom.db.base import metadata
+
+secrets = Table(
+    "secrets",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("path", String(512), nullable=False, index=True),
+    # Equal to `path` while the secret holds it; NULL once deleted, destroyed or expired and
+    # another secret took the path. Unique, so at most one secret holds a path (NULLs don't clash).
+    Column("path_key", String(512), nullable=True, unique=True),
+    Column("current_version", Integer, nullable=False),
+    Column("metadata", Text, nullable=False, default="{}"),
+    Column("max_reads", Integer, nullable=True),
+    Column("reads", Integer, nullable=False, default=0),
+    Column("expires_at", Float, nullable=True, index=True),
+    Column("deleted_at", Float, nullable=True),
+    Column("destroyed", Boolean, nullable=False, default=False),
+    Column("created_at", Float, nullable=False),
+    Column("updated_at", Float, nullable=False),
+    Column("created_by", String(64), nullable=True),
+    Column("updated_by", String(64), nullable=True),
+)
+
+secret_versions = Table(
+    "secret_versions",
+    metadata,
+    Column("secret_id", String(36), ForeignKey("secrets.id", ondelete="CASCADE"), nullable=False),
+    Column("version", Integer, nullable=False),
+    # AES-256-GCM blob (crypto.aead); NULL once destroyed.
+    Column("ciphertext", LargeBinary, nullable=True),
+    Column("value_type", String(8), nullable=False, default="string"),
+    Column("created_at", Float, nullable=False),
+    Column("created_by", String(64), nullable=True),
+    Column("destroyed_at", Float, nullable=True),
+    PrimaryKeyConstraint("secret_id", "version"),
+)
+
+secret_metadata = Table(
+    "secret_metadata",
+    metadata,
+    Column("secret_id", String(36), ForeignKey("secrets.id", ondelete="CASCADE"), nullable=False),
+    Column("key", String(128), nullable=False),
+    Column("value", String(512), nullable=False),
+    PrimaryKeyConstraint("secret_id", "key"),
+)
+
+Index("ix_secret_metadata_key_value", secret_metadata.c.key, secret_metadata.c.value)

@@ -1,0 +1,459 @@
+"""`DatabaseSessionStore`: sessions in the node's database (the embedded default).
+
+Each check is one conditional UPDATE ... RETURNING, so use counting is atomic on SQLite (one
+writer at a time) and on PostgreSQL (row lock, WHERE re-evaluated after the wait).
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from typing import Any
+
+from sqlalchemy import (
+    Row,
+    and_,
+    case,
+    delete,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    tuple_,
+    update,
+)
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import InterfaceError as SAInterfaceError
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from strongroom.db import Database
+from strongroom.sessions.models import login_failures, sessions, store_meta, used_refresh_tokens
+from strongroom.sessions.records import decode_cursor, encode_cursor, is_live
+from strongroom.sessions.store import (
+    AuthOutcome,
+    AuthResult,
+    FailureCounter,
+    NewSession,
+    RotateOutcome,
+    RotateRequest,
+    RotateResult,
+    SessionInfo,
+    SessionPage,
+    StoreUnavailable,
+)
+
+_INFO = [
+    sessions.c.id,
+    sessions.c.user_id,
+    sessions.c.username,
+    sessions.c.role,
+    sessions.c.auth_method,
+    sessions.c.created_at,
+    sessions.c.last_used_at,
+    sessions.c.access_expires_at,
+    sessions.c.refresh_expires_at,
+    sessions.c.max_expires_at,
+    sessions.c.idle_timeout,
+    sessions.c.bound_ip,
+    sessions.c.uses,
+    sessions.c.max_uses,
+    sessions.c.one_time,
+    sessions.c.scope,
+    sessions.c.client_id,
+    sessions.c.ip,
+    sessions.c.user_agent,
+]
+_EPOCH = "epoch"
+
+
+def _info(row: Row[Any]) -> SessionInfo:
+    return SessionInfo(*row)  # type: ignore[call-arg]
+
+
+def _not_idle(now: float) -> Any:
+    return or_(
+        sessions.c.idle_timeout.is_(None), sessions.c.last_used_at + sessions.c.idle_timeout > now
+    )
+
+
+def _clipped(value: float, limit: Any) -> Any:
+    return case((literal(value) < limit, literal(value)), else_=limit)
+
+
+class DatabaseSessionStore:
+    name = "database"
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+        self._epoch_subquery = (
+            select(store_meta.c.value).where(store_meta.c.name == _EPOCH).scalar_subquery()
+        )
+        self._epoch_query = select(func.coalesce(self._epoch_subquery, "").label("epoch"))
+
+    def __repr__(self) -> str:
+        return "DatabaseSessionStore()"
+
+    @asynccontextmanager
+    async def _begin(self) -> AsyncIterator[AsyncConnection]:
+        try:
+            async with self._db.begin() as conn:
+                yield conn
+        except (OperationalError, SAInterfaceError, OSError) as exc:
+            raise StoreUnavailable(type(exc).__name__) from None
+
+    async def create(self, session: NewSession) -> None:
+        async with self._begin() as conn:
+            await conn.execute(
+                insert(sessions).values(
+                    id=session.id,
+                    user_id=session.user_id,
+                    username=session.username,
+                    role=session.role,
+                    auth_method=session.auth_method,
+                    access_hash=session.access_hash,
+                    refresh_hash=session.refresh_hash,
+                    created_at=session.created_at,
+                    last_used_at=session.created_at,
+                    access_ttl=session.access_ttl,
+                    access_expires_at=session.access_expires_at,
+                    refresh_expires_at=session.refresh_expires_at,
+                    max_expires_at=session.max_expires_at,
+                    idle_timeout=session.idle_timeout,
+                    bound_ip=session.bound_ip,
+                    uses=0,
+                    max_uses=session.max_uses,
+                    one_time=session.one_time,
+                    scope=session.scope,
+                    client_id=session.client_id,
+                    ip=session.ip,
+                    user_agent=session.user_agent,
+                )
+            )
+
+    async def authenticate(
+        self, access_hash: str, client_ip: str | None, now: float, epoch: str
+    ) -> AuthResult:
+        epoch_value = func.coalesce(self._epoch_subquery, "")
+        statement = (
+            update(sessions)
+            .where(
+                sessions.c.access_hash == access_hash,
+                sessions.c.access_expires_at > now,
+                sessions.c.max_expires_at > now,
+                _not_idle(now),
+                or_(sessions.c.bound_ip.is_(None), sessions.c.bound_ip == client_ip),
+                or_(sessions.c.max_uses.is_(None), sessions.c.uses < sessions.c.max_uses),
+                epoch_value == epoch,
+            )
+            .values(uses=sessions.c.uses + 1, last_used_at=now)
+            .returning(*_INFO)
+        )
+        async with self._begin() as conn:
+            row = (await conn.execute(statement)).first()
+            if row is not None:
+                info = _info(row)
+                if info.max_uses is not None and info.uses >= info.max_uses:
+                    await conn.execute(delete(sessions).where(sessions.c.id == info.id))
+                return AuthResult(AuthOutcome.ok, info, epoch)
+            return await self._why_not(conn, access_hash, client_ip, now, epoch)
+
+    async def _why_not(
+        self, conn: AsyncConnection, access_hash: str, client_ip: str | None, now: float, epoch: str
+    ) -> AuthResult:
+        current = (await conn.execute(self._epoch_query)).scalar_one()
+        if current != epoch:
+            return AuthResult(AuthOutcome.stale, None, current)
+        row = (
+            await conn.execute(select(*_INFO).where(sessions.c.access_hash == access_hash))
+        ).first()
+        if row is None:
+            return AuthResult(AuthOutcome.invalid)
+        info = _info(row)
+        if info.max_uses is not None and info.uses >= info.max_uses:
+            return AuthResult(AuthOutcome.exhausted)
+        if (
+            info.bound_ip is not None
+            and info.bound_ip != client_ip
+            and info.access_expires_at > now
+        ):
+            return AuthResult(AuthOutcome.ip_mismatch)
+        return AuthResult(AuthOutcome.expired)
+
+    async def peek_refresh(self, refresh_hash: str, now: float) -> SessionInfo | None:
+        async with self._begin() as conn:
+            row = (
+                await conn.execute(
+                    select(*_INFO).where(
+                        sessions.c.refresh_hash == refresh_hash,
+                        sessions.c.refresh_expires_at > now,
+                        sessions.c.max_expires_at > now,
+                        _not_idle(now),
+                    )
+                )
+            ).first()
+        return _info(row) if row else None
+
+    async def rotate(self, request: RotateRequest) -> RotateResult:
+        now = request.now
+        values: dict[str, Any] = {
+            "access_hash": request.new_access_hash,
+            "refresh_hash": request.new_refresh_hash,
+            "access_expires_at": _clipped(now + request.access_ttl, sessions.c.max_expires_at),
+            "refresh_expires_at": _clipped(now + request.refresh_ttl, sessions.c.max_expires_at),
+            "last_used_at": now,
+        }
+        if request.role is not None:
+            values["role"] = request.role
+        statement = (
+            update(sessions)
+            .where(
+                sessions.c.refresh_hash == request.old_refresh_hash,
+                sessions.c.refresh_expires_at > now,
+                sessions.c.max_expires_at > now,
+                _not_idle(now),
+                or_(sessions.c.bound_ip.is_(None), sessions.c.bound_ip == request.client_ip),
+                or_(sessions.c.max_uses.is_(None), sessions.c.uses < sessions.c.max_uses),
+            )
+            .values(**values)
+            .returning(*_INFO)
+        )
+        async with self._begin() as conn:
+            row = (await conn.execute(statement)).first()
+            if row is not None:
+                info = _info(row)
+                await conn.execute(
+                    insert(used_refresh_tokens).values(
+                        token_hash=request.old_refresh_hash,
+                        session_id=info.id,
+                        expires_at=info.max_expires_at,
+                    )
+                )
+                return RotateResult(RotateOutcome.ok, info)
+            return await self._why_no_rotate(conn, request)
+
+    async def _why_no_rotate(self, conn: AsyncConnection, request: RotateRequest) -> RotateResult:
+        used = (
+            await conn.execute(
+                select(used_refresh_tokens.c.session_id).where(
+                    used_refresh_tokens.c.token_hash == request.old_refresh_hash
+                )
+            )
+        ).scalar_one_or_none()
+        if used is not None:
+            await conn.execute(delete(sessions).where(sessions.c.id == used))
+            return RotateResult(RotateOutcome.reused)
+        row = (
+            await conn.execute(
+                select(*_INFO).where(sessions.c.refresh_hash == request.old_refresh_hash)
+            )
+        ).first()
+        if row is None:
+            return RotateResult(RotateOutcome.invalid)
+        info = _info(row)
+        if is_live(info, request.now) and info.bound_ip not in (None, request.client_ip):
+            return RotateResult(RotateOutcome.ip_mismatch)
+        return RotateResult(RotateOutcome.expired)
+
+    async def lookup(self, access_hash: str, now: float) -> SessionInfo | None:
+        async with self._begin() as conn:
+            row = (
+                await conn.execute(
+                    select(*_INFO).where(
+                        sessions.c.access_hash == access_hash,
+                        sessions.c.access_expires_at > now,
+                        sessions.c.max_expires_at > now,
+                        _not_idle(now),
+                        or_(sessions.c.max_uses.is_(None), sessions.c.uses < sessions.c.max_uses),
+                    )
+                )
+            ).first()
+        return _info(row) if row else None
+
+    async def revoke_token(self, token_hash: str) -> bool:
+        async with self._begin() as conn:
+            result = await conn.execute(
+                delete(sessions).where(
+                    or_(sessions.c.access_hash == token_hash, sessions.c.refresh_hash == token_hash)
+                )
+            )
+            if result.rowcount:
+                return True
+            used = (
+                await conn.execute(
+                    select(used_refresh_tokens.c.session_id).where(
+                        used_refresh_tokens.c.token_hash == token_hash
+                    )
+                )
+            ).scalar_one_or_none()
+            if used is None:
+                return False
+            result = await conn.execute(delete(sessions).where(sessions.c.id == used))
+            return bool(result.rowcount)
+
+    async def revoke_session(self, session_id: str) -> bool:
+        async with self._begin() as conn:
+            result = await conn.execute(delete(sessions).where(sessions.c.id == session_id))
+        return bool(result.rowcount)
+
+    async def revoke_user_sessions(
+        self, user_id: str, *, keep_session_id: str | None = None
+    ) -> int:
+        statement = delete(sessions).where(sessions.c.user_id == user_id)
+        if keep_session_id is not None:
+            statement = statement.where(sessions.c.id != keep_session_id)
+        async with self._begin() as conn:
+            result = await conn.execute(statement)
+        return int(result.rowcount)
+
+    async def get_session(self, session_id: str, now: float) -> SessionInfo | None:
+        async with self._begin() as conn:
+            row = (await conn.execute(select(*_INFO).where(sessions.c.id == session_id))).first()
+        if row is None:
+            return None
+        info = _info(row)
+        return info if is_live(info, now) else None
+
+    async def list_sessions(
+        self, user_id: str | None, now: float, *, limit: int, cursor: str | None
+    ) -> SessionPage:
+        after = decode_cursor(cursor)
+        query = (
+            select(*_INFO)
+            .where(sessions.c.max_expires_at > now)
+            .order_by(sessions.c.created_at, sessions.c.id)
+            .limit(limit + 1)
+        )
+        if user_id is not None:
+            query = query.where(sessions.c.user_id == user_id)
+        if after is not None:
+            query = query.where(tuple_(sessions.c.created_at, sessions.c.id) > tuple_(*after))
+        items: list[SessionInfo] = []
+        async with self._begin() as conn:
+            # Dead rows not yet swept are skipped here; fetch on until the page is full.
+            while True:
+                rows = (await conn.execute(query)).all()
+                items.extend(info for info in map(_info, rows[:limit]) if is_live(info, now))
+                if len(rows) <= limit or len(items) >= limit:
+                    break
+                last = _info(rows[limit - 1])
+                query = query.where(
+                    tuple_(sessions.c.created_at, sessions.c.id) > tuple_(last.created_at, last.id)
+                )
+        more = len(items) > limit or len(rows) > limit
+        page = items[:limit]
+        next_cursor = encode_cursor(page[-1].created_at, page[-1].id) if more and page else None
+        return SessionPage(page, next_cursor)
+
+    async def record_login_failure(self, counters: Sequence[FailureCounter], now: float) -> None:
+        async with self._begin() as conn:
+            for counter in counters:
+                await self._count_failure(conn, counter, now)
+
+    async def _count_failure(
+        self, conn: AsyncConnection, counter: FailureCounter, now: float
+    ) -> None:
+        in_window = login_failures.c.window_ends_at > now
+        statement = (
+            update(login_failures)
+            .where(login_failures.c.key == counter.key)
+            .values(
+                failures=case((in_window, login_failures.c.failures + 1), else_=1),
+                window_ends_at=case(
+                    (in_window, login_failures.c.window_ends_at), else_=now + counter.window
+                ),
+            )
+            .returning(login_failures.c.failures)
+        )
+        failures = (await conn.execute(statement)).scalar_one_or_none()
+        if failures is None:
+            try:
+                async with conn.begin_nested():
+                    await conn.execute(
+                        insert(login_failures).values(
+                            key=counter.key, failures=1, window_ends_at=now + counter.window
+                        )
+                    )
+                failures = 1
+            except IntegrityError:
+                failures = (await conn.execute(statement)).scalar_one()
+        if failures >= counter.threshold:
+            await conn.execute(
+                update(login_failures)
+                .where(login_failures.c.key == counter.key)
+                .values(locked_until=now + counter.lockout, failures=0, window_ends_at=now)
+            )
+
+    async def login_lockout(self, keys: Sequence[str], now: float) -> float:
+        async with self._begin() as conn:
+            until = (
+                await conn.execute(
+                    select(func.max(login_failures.c.locked_until)).where(
+                        login_failures.c.key.in_(list(keys)), login_failures.c.locked_until > now
+                    )
+                )
+            ).scalar_one_or_none()
+        return max(0.0, float(until) - now) if until is not None else 0.0
+
+    async def clear_login_failures(self, key: str) -> None:
+        async with self._begin() as conn:
+            await conn.execute(delete(login_failures).where(login_failures.c.key == key))
+
+    async def get_epoch(self) -> str:
+        async with self._begin() as conn:
+            return str((await conn.execute(self._epoch_query)).scalar_one())
+
+    async def bump_epoch(self) -> str:
+        epoch = secrets.token_hex(8)
+        async with self._begin() as conn:
+            result = await conn.execute(
+                update(store_meta).where(store_meta.c.name == _EPOCH).values(value=epoch)
+            )
+            if result.rowcount == 0:
+                try:
+                    async with conn.begin_nested():
+                        await conn.execute(insert(store_meta).values(name=_EPOCH, value=epoch))
+                except IntegrityError:
+                    await conn.execute(
+                        update(store_meta).where(store_meta.c.name == _EPOCH).values(value=epoch)
+                    )
+        return epoch
+
+    async def sweep(self, now: float) -> int:
+        dead = or_(
+            sessions.c.max_expires_at <= now,
+            and_(
+                sessions.c.access_expires_at <= now,
+                or_(sessions.c.refresh_expires_at.is_(None), sessions.c.refresh_expires_at <= now),
+            ),
+            and_(
+                sessions.c.idle_timeout.is_not(None),
+                sessions.c.last_used_at + sessions.c.idle_timeout <= now,
+            ),
+        )
+        async with self._begin() as conn:
+            removed = (await conn.execute(delete(sessions).where(dead))).rowcount
+            removed += (
+                await conn.execute(
+                    delete(used_refresh_tokens).where(used_refresh_tokens.c.expires_at <= now)
+                )
+            ).rowcount
+            removed += (
+                await conn.execute(
+                    delete(login_failures).where(
+                        login_failures.c.window_ends_at <= now,
+                        or_(
+                            login_failures.c.locked_until.is_(None),
+                            login_failures.c.locked_until <= now,
+                        ),
+                    )
+                )
+            ).rowcount
+        return int(removed)
+
+    async def ping(self) -> bool:
+        return await self._db.ping()
+
+    async def close(self) -> None:
+        return None

@@ -1,0 +1,212 @@
+"""The session store: one interface, two implementations that pass one conformance suite.
+
+    SessionStore (Protocol)
+    ├── DatabaseSessionStore   sessions/db_store.py   the embedded default (SQLite or PostgreSQL)
+    └── RedisSessionStore      sessions/redis_store.py shared by every node (STRONGROOM_REDIS_URL)
+
+A store holds sessions keyed by the SHA-256 of their tokens (never a token), counts uses
+atomically, rotates refresh tokens with reuse detection, keeps the login-failure counters
+that every node shares, and the *config epoch*: an opaque value that changes whenever runtime
+settings or roles change, which `authenticate` checks in the same atomic step so that a node
+never serves a request on stale policy.
+
+Every method raises `StoreUnavailable` when the backend cannot be reached; callers answer 503.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+
+class StoreUnavailable(Exception):
+    """The session store could not be reached; no request may succeed on its behalf."""
+
+
+class AuthOutcome(enum.Enum):
+    ok = "ok"
+    invalid = "invalid"  # unknown, revoked or malformed token
+    expired = "expired"  # access TTL, idle timeout or absolute lifetime passed
+    ip_mismatch = "ip_mismatch"  # bound session used from another address; nothing consumed
+    exhausted = "exhausted"  # max_uses reached
+    stale = "stale"  # the caller's config epoch is not the store's; nothing consumed
+
+
+class RotateOutcome(enum.Enum):
+    ok = "ok"
+    invalid = "invalid"
+    reused = "reused"  # an already-rotated refresh token: the whole session was revoked
+    expired = "expired"
+    ip_mismatch = "ip_mismatch"
+
+
+@dataclass(frozen=True, slots=True)
+class NewSession:
+    """Everything a store needs to open a session. Expiry times are absolute Unix seconds."""
+
+    id: str
+    user_id: str
+    username: str
+    role: str
+    auth_method: str
+    access_hash: str
+    refresh_hash: str | None
+    created_at: float
+    access_ttl: float
+    access_expires_at: float
+    refresh_expires_at: float | None
+    max_expires_at: float
+    idle_timeout: float | None = None
+    bound_ip: str | None = None
+    max_uses: int | None = None
+    one_time: bool = False
+    scope: str = ""
+    client_id: str | None = None
+    ip: str | None = None
+    user_agent: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SessionInfo:
+    """A session as listed or inspected: no token and no token hash."""
+
+    id: str
+    user_id: str
+    username: str
+    role: str
+    auth_method: str
+    created_at: float
+    last_used_at: float
+    access_expires_at: float
+    refresh_expires_at: float | None
+    max_expires_at: float
+    idle_timeout: float | None
+    bound_ip: str | None
+    uses: int
+    max_uses: int | None
+    one_time: bool
+    scope: str
+    client_id: str | None
+    ip: str | None
+    user_agent: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class AuthResult:
+    outcome: AuthOutcome
+    session: SessionInfo | None = None
+    # The store's epoch, returned with `stale` so the caller can reload and retry.
+    epoch: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class RotateRequest:
+    old_refresh_hash: str
+    new_access_hash: str
+    new_refresh_hash: str
+    now: float
+    client_ip: str | None
+    # New expiries are clipped by the session's absolute max_expires_at inside the store.
+    access_ttl: float
+    refresh_ttl: float
+    role: str | None = None  # a new role for the session (GitHub team changes), else unchanged
+
+
+@dataclass(frozen=True, slots=True)
+class RotateResult:
+    outcome: RotateOutcome
+    session: SessionInfo | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FailureCounter:
+    """A login-failure counter: `key` locks for `lockout` seconds after `threshold` failures
+    within `window` seconds."""
+
+    key: str
+    threshold: int
+    window: float
+    lockout: float
+
+
+@dataclass(frozen=True, slots=True)
+class SessionPage:
+    items: list[SessionInfo] = field(default_factory=list)
+    next_cursor: str | None = None
+
+
+class SessionStore(Protocol):
+    """See the module docstring. All times are Unix seconds passed in by the caller."""
+
+    name: str
+
+    async def create(self, session: NewSession) -> None: ...
+
+    async def authenticate(
+        self, access_hash: str, client_ip: str | None, now: float, epoch: str
+    ) -> AuthResult:
+        """Validate an access token and consume one use, atomically.
+
+        Checks in order: epoch (`stale`, nothing consumed), token known (`invalid`), expiry,
+        idle timeout and absolute lifetime (`expired`), bound IP (`ip_mismatch`, nothing
+        consumed), `max_uses` (`exhausted`). On success increments `uses`, sets `last_used_at`
+        and, if this was the last allowed use, ends the session after answering `ok`.
+        """
+        ...
+
+    async def peek_refresh(self, refresh_hash: str, now: float) -> SessionInfo | None:
+        """The live session a refresh token belongs to, without consuming anything."""
+        ...
+
+    async def rotate(self, request: RotateRequest) -> RotateResult:
+        """Exchange a refresh token for a new pair, atomically; at most one concurrent caller
+        wins. A refresh token that was already rotated revokes the whole session (`reused`)."""
+        ...
+
+    async def lookup(self, access_hash: str, now: float) -> SessionInfo | None:
+        """The live session of an access token, without consuming a use (introspection)."""
+        ...
+
+    async def revoke_token(self, token_hash: str) -> bool:
+        """End the session the access or refresh token belongs to. True if one ended."""
+        ...
+
+    async def revoke_session(self, session_id: str) -> bool: ...
+
+    async def revoke_user_sessions(
+        self, user_id: str, *, keep_session_id: str | None = None
+    ) -> int: ...
+
+    async def get_session(self, session_id: str, now: float) -> SessionInfo | None: ...
+
+    async def list_sessions(
+        self, user_id: str | None, now: float, *, limit: int, cursor: str | None
+    ) -> SessionPage:
+        """Live sessions, oldest first; all users when `user_id` is None."""
+        ...
+
+    async def record_login_failure(
+        self, counters: Sequence[FailureCounter], now: float
+    ) -> None: ...
+
+    async def login_lockout(self, keys: Sequence[str], now: float) -> float:
+        """Seconds until the longest lock-out among `keys` ends; 0 when none is locked."""
+        ...
+
+    async def clear_login_failures(self, key: str) -> None: ...
+
+    async def get_epoch(self) -> str: ...
+
+    async def bump_epoch(self) -> str:
+        """Set a new random epoch and return it."""
+        ...
+
+    async def sweep(self, now: float) -> int:
+        """Remove what has expired; safe to run on every node at once. Returns rows removed."""
+        ...
+
+    async def ping(self) -> bool: ...
+
+    async def close(self) -> None: ...

@@ -1,0 +1,44 @@
+"""`GET /api/v1/sys/health`: unauthenticated liveness and readiness."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Literal
+
+from fastapi import APIRouter
+from pydantic import BaseModel
+
+from strongroom import __version__
+from strongroom.auth.dependencies import ServicesDep
+from strongroom.http.responses import JsonResponse
+
+router = APIRouter(tags=["system"])
+
+
+class Health(BaseModel):
+    status: Literal["ok", "degraded"]
+    sealed: bool
+    version: str
+    database: Literal["ok", "unavailable"]
+    session_store: Literal["ok", "unavailable"]
+    cluster_name: str
+
+
+@router.get(
+    "/sys/health",
+    response_model=Health,
+    responses={503: {"model": Health, "description": "The database or session store is down."}},
+)
+async def health(services: ServicesDep) -> JsonResponse:
+    """Liveness and readiness of this node. No authentication; reveals no data."""
+    database, store = await asyncio.gather(services.db.ping(), services.store.ping())
+    ok = database and store
+    body = Health(
+        status="ok" if ok else "degraded",
+        sealed=services.barrier.sealed,
+        version=__version__,
+        database="ok" if database else "unavailable",
+        session_store="ok" if store else "unavailable",
+        cluster_name=services.settings.general.cluster_name,
+    )
+    return JsonResponse(body.model_dump(), status_code=200 if ok else 503)

@@ -1,0 +1,158 @@
+"""Fixtures on real parts: SQLite files, a PostgreSQL database of this run, Redis with a key
+prefix of this run, the app in-process (httpx ASGI transport) or as real server processes.
+
+With STRONGROOM_TEST_REQUIRE_SERVICES=1 (CI), a missing PostgreSQL or Redis fails the tests
+that need them instead of skipping them.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import AsyncIterator, Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import redis
+
+from strongroom.app import create_app
+from strongroom.config import Config
+from strongroom.crypto import generate_root_key
+from tests.support import (
+    FAST_ARGON2,
+    REDIS_URL,
+    Api,
+    create_pg_database,
+    drop_pg_database,
+    pg_reachable,
+    redis_reachable,
+    run,
+    truncate_postgres,
+)
+
+REQUIRE_SERVICES = os.environ.get("STRONGROOM_TEST_REQUIRE_SERVICES") == "1"
+
+
+def need(available: bool, what: str) -> None:
+    if available:
+        return
+    if REQUIRE_SERVICES:
+        pytest.fail(f"{what} is not reachable and STRONGROOM_TEST_REQUIRE_SERVICES=1")
+    pytest.skip(f"{what} is not reachable")
+
+
+# --- PostgreSQL and Redis of this run -----------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def pg_database_url() -> Iterator[str]:
+    """An asyncpg URL of a database created for this run and dropped at its end."""
+    need(pg_reachable(), "PostgreSQL at 127.0.0.1:5432")
+    name = f"strongroom_test_{uuid.uuid4().hex[:12]}"
+    run(create_pg_database(name))
+    try:
+        yield f"postgresql+asyncpg://postgres@127.0.0.1:5432/{name}"
+    finally:
+        run(drop_pg_database(name))
+
+
+@pytest.fixture
+def pg_url(pg_database_url: str) -> str:
+    """The run's PostgreSQL database, emptied for this test."""
+    run(truncate_postgres(pg_database_url))
+    return pg_database_url
+
+
+@pytest.fixture
+def redis_prefix() -> Iterator[str]:
+    """A Redis key prefix of this test; its keys are deleted afterwards."""
+    need(redis_reachable(), "Redis at 127.0.0.1:6379")
+    prefix = f"srtest:{uuid.uuid4().hex[:12]}:"
+    yield prefix
+    client = redis.Redis.from_url(REDIS_URL)
+    try:
+        keys = list(client.scan_iter(match=f"{prefix}*", count=1000))
+        if keys:
+            client.delete(*keys)
+    finally:
+        client.close()
+
+
+# --- configuration and app ------------------------------------------------------------------
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def db_backend(request: pytest.FixtureRequest) -> str:
+    """Run the test on SQLite and on PostgreSQL."""
+    return str(request.param)
+
+
+@pytest.fixture
+def make_config(tmp_path: Path, request: pytest.FixtureRequest) -> Callable[..., Config]:
+    """Build a test Config: `backend` sqlite|postgres, `redis` True for the Redis store."""
+
+    def build(backend: str = "sqlite", *, redis_store: bool = False, **overrides: Any) -> Config:
+        values: dict[str, Any] = {
+            "data_dir": tmp_path / "data",
+            "seal": "env",
+            "root_key": generate_root_key().encode(),
+            "tls_disable": True,
+            "audit_file": str(tmp_path / "data" / "audit.log"),
+            **FAST_ARGON2,
+        }
+        if backend == "postgres":
+            values["database_url"] = request.getfixturevalue("pg_url")
+        if redis_store:
+            prefix = request.getfixturevalue("redis_prefix")
+            values["redis_url"] = REDIS_URL
+            values["redis_prefix"] = prefix
+        values.update(overrides)
+        return Config(**values)
+
+    return build
+
+
+@pytest.fixture
+def config(make_config: Callable[..., Config], db_backend: str) -> Config:
+    return make_config(db_backend)
+
+
+async def _open_api(config: Config) -> AsyncIterator[Api]:
+    app = create_app(config)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app, client=("203.0.113.7", 50000))
+        async with httpx.AsyncClient(transport=transport, base_url="https://testserver") as client:
+            yield Api(client, app.state.holder.get())
+
+
+@pytest.fixture
+async def api(config: Config) -> AsyncIterator[Api]:
+    """The app over its ASGI interface (scheme https), on SQLite and on PostgreSQL."""
+    async for opened in _open_api(config):
+        yield opened
+
+
+@pytest.fixture
+async def sqlite_api(make_config: Callable[..., Config]) -> AsyncIterator[Api]:
+    """The app on SQLite only, for tests whose subject is not the database."""
+    async for opened in _open_api(make_config("sqlite")):
+        yield opened
+
+
+@pytest.fixture
+def open_api() -> Callable[[Config], Any]:
+    """`async with open_api(config) as api:` for tests that build their own configuration."""
+    from contextlib import asynccontextmanager
+
+    return asynccontextmanager(_open_api)
+
+
+@pytest.fixture
+def admin_password(config: Config) -> Callable[[], str]:
+    def read() -> str:
+        text = config.admin_password_file.read_text()
+        return text.split("password: ", 1)[1].strip()
+
+    return read

@@ -1,0 +1,226 @@
+"""Helpers shared by the test suite (not fixtures: those are in conftest.py)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+
+from strongroom.crypto import ACCESS_PREFIX, REFRESH_PREFIX, new_token, token_hash
+from strongroom.db.base import new_id, now
+from strongroom.services import Services
+from strongroom.sessions.store import NewSession
+from strongroom.users import repository as users_repo
+
+PG_ADMIN_URL = os.environ.get("STRONGROOM_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
+REDIS_URL = os.environ.get("STRONGROOM_TEST_REDIS", "redis://127.0.0.1:6379/0")
+# The Argon2id floor of SECURITY.md: fast enough for a test suite, still a real Argon2id.
+FAST_ARGON2 = {"argon2_time_cost": 2, "argon2_memory_kib": 19456, "argon2_parallelism": 1}
+TEST_PASSWORD = "correct horse battery staple"
+
+
+def _port_open(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+def pg_reachable() -> bool:
+    return _port_open("127.0.0.1", 5432)
+
+
+def redis_reachable() -> bool:
+    return _port_open("127.0.0.1", 6379)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+async def create_pg_database(name: str) -> None:
+    conn = await asyncpg.connect(PG_ADMIN_URL)
+    try:
+        await conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()
+
+
+async def drop_pg_database(name: str) -> None:
+    conn = await asyncpg.connect(PG_ADMIN_URL)
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await conn.close()
+
+
+async def truncate_postgres(url: str) -> None:
+    """Empty every table of the test database (keeps the schema)."""
+    conn = await asyncpg.connect(url.replace("postgresql+asyncpg://", "postgresql://"))
+    try:
+        tables = await conn.fetch(
+            "SELECT tablename FROM pg_tables "
+            "WHERE schemaname = 'public' AND tablename <> 'alembic_version'"
+        )
+        if tables:
+            names = ", ".join(f'"{t["tablename"]}"' for t in tables)
+            await conn.execute(f"TRUNCATE {names} CASCADE")
+    finally:
+        await conn.close()
+
+
+@dataclass
+class Api:
+    """An httpx client bound to one app, with small conveniences for the common calls."""
+
+    client: httpx.AsyncClient
+    services: Services
+
+    def auth(self, token: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {token}"}
+
+    async def login(
+        self, username: str, password: str = TEST_PASSWORD, **extra: Any
+    ) -> dict[str, Any]:
+        response = await self.client.post(
+            "/api/v1/auth/token/create",
+            data={"grant_type": "password", "username": username, "password": password, **extra},
+        )
+        assert response.status_code == 200, response.text
+        body: dict[str, Any] = response.json()
+        return body
+
+
+async def make_user_session(
+    services: Services,
+    username: str,
+    role: str = "user",
+    *,
+    password: str | None = None,
+    **session: Any,
+) -> tuple[str, str]:
+    """Create a user (if needed) and open a session for it directly through the store.
+
+    Returns (access_token, refresh_token). For tests that are not about login itself.
+    """
+    async with services.db.begin() as conn:
+        user = await users_repo.get_by_username(conn, username)
+        if user is None:
+            stamp = now()
+            user = users_repo.UserRow(
+                new_id(),
+                username,
+                f"{username}@example.test",
+                role,
+                services.passwords.hash_sync(password) if password else None,
+                None,
+                None,
+                False,
+                stamp,
+                stamp,
+            )
+            await users_repo.insert_user(conn, user)
+    access, refresh = new_token(ACCESS_PREFIX), new_token(REFRESH_PREFIX)
+    stamp = now()
+    settings = services.settings.security
+    await services.store.create(
+        NewSession(
+            id=new_id(),
+            user_id=user.id,
+            username=user.username,
+            role=user.role,
+            auth_method="password",
+            access_hash=token_hash(access),
+            refresh_hash=token_hash(refresh),
+            created_at=stamp,
+            access_ttl=settings.access_token_ttl,
+            access_expires_at=stamp + session.pop("access_ttl", settings.access_token_ttl),
+            refresh_expires_at=stamp + settings.refresh_token_ttl,
+            max_expires_at=stamp + settings.max_session_lifetime,
+            **session,
+        )
+    )
+    return access, refresh
+
+
+class ServerProcess:
+    """A real `strongroom server` process on a free port (plain HTTP unless `tls=True`)."""
+
+    def __init__(
+        self, data_dir: Path, env: Mapping[str, str], *, tls: bool = False, workers: int = 1
+    ):
+        self.data_dir = data_dir
+        self.port = free_port()
+        self.tls = tls
+        self.env = {
+            **os.environ,
+            "STRONGROOM_DATA_DIR": str(data_dir),
+            "STRONGROOM_PORT": str(self.port),
+            "STRONGROOM_WORKERS": str(workers),
+            "STRONGROOM_TLS_DISABLE": "false" if tls else "true",
+            "STRONGROOM_LOG_LEVEL": "warning",
+            **{f"STRONGROOM_{k.upper()}": str(v) for k, v in FAST_ARGON2.items()},
+            **env,
+        }
+        self.process: subprocess.Popen[bytes] | None = None
+        self.log_path = data_dir / f"server-{self.port}.log"
+
+    @property
+    def url(self) -> str:
+        return f"{'https' if self.tls else 'http'}://127.0.0.1:{self.port}"
+
+    def start(self, timeout: float = 30) -> ServerProcess:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        log = self.log_path.open("ab")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "strongroom.cli.main", "server"],
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        deadline = time.monotonic() + timeout
+        verify: Any = str(self.data_dir / "ca.pem") if self.tls else False
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"server exited: {self.log_path.read_text()[-2000:]}")
+            try:
+                response = httpx.get(f"{self.url}/api/v1/sys/health", verify=verify, timeout=1)
+                if response.status_code in (200, 403):
+                    return self
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+        self.stop()
+        raise RuntimeError(f"server did not start: {self.log_path.read_text()[-2000:]}")
+
+    def stop(self, *, kill: bool = False) -> None:
+        if self.process is None:
+            return
+        if self.process.poll() is None:
+            if kill:
+                self.process.kill()
+            else:
+                self.process.terminate()
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=5)
+        self.process = None
+
+
+def run(coro: Any) -> Any:
+    return asyncio.run(coro)
