@@ -91,13 +91,18 @@ def db_backend(request: pytest.FixtureRequest) -> str:
 
 @pytest.fixture
 def make_config(tmp_path: Path, request: pytest.FixtureRequest) -> Callable[..., Config]:
-    """Build a test Config: `backend` sqlite|postgres, `redis` True for the Redis store."""
+    """Build a test Config: `backend` sqlite|postgres, `redis_store` True for the Redis store.
+
+    Every config of one test shares the data directory and the root key (like the nodes of
+    one cluster); pass `data_dir=` for a node of its own.
+    """
+    root_key = generate_root_key().encode()
 
     def build(backend: str = "sqlite", *, redis_store: bool = False, **overrides: Any) -> Config:
         values: dict[str, Any] = {
             "data_dir": tmp_path / "data",
             "seal": "env",
-            "root_key": generate_root_key().encode(),
+            "root_key": root_key,
             "tls_disable": True,
             "audit_file": str(tmp_path / "data" / "audit.log"),
             **FAST_ARGON2,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import socket
+import ssl
 import subprocess
 import sys
 import time
@@ -92,6 +93,33 @@ class Api:
     def auth(self, token: str) -> dict[str, str]:
         return {"Authorization": f"Bearer {token}"}
 
+    def client_from(self, ip: str) -> httpx.AsyncClient:
+        """Another client of the same app whose requests come from `ip`."""
+        app = self.client._transport.app  # type: ignore[attr-defined]
+        transport = httpx.ASGITransport(app=app, client=(ip, 40000))
+        return httpx.AsyncClient(transport=transport, base_url="https://testserver")
+
+    async def set_settings(self, **values: Any) -> None:
+        """Store runtime settings directly (keys with `__` for `.`), as the settings API does."""
+        await store_settings(self.services, {k.replace("__", "."): v for k, v in values.items()})
+
+    async def create_user(
+        self, admin_token: str, username: str, role: str = "user", password: str = TEST_PASSWORD
+    ) -> dict[str, Any]:
+        response = await self.client.post(
+            "/api/v1/users/create",
+            json={
+                "username": username,
+                "email": f"{username}@example.test",
+                "role": role,
+                "password": password,
+            },
+            headers=self.auth(admin_token),
+        )
+        assert response.status_code == 200, response.text
+        body: dict[str, Any] = response.json()
+        return body
+
     async def login(
         self, username: str, password: str = TEST_PASSWORD, **extra: Any
     ) -> dict[str, Any]:
@@ -102,6 +130,18 @@ class Api:
         assert response.status_code == 200, response.text
         body: dict[str, Any] = response.json()
         return body
+
+
+async def store_settings(services: Services, values: Mapping[str, Any]) -> None:
+    """Write runtime settings rows and announce the change (what the settings API does)."""
+    import json
+
+    from strongroom.system.repository import StoredSetting, upsert_setting
+
+    async with services.db.begin() as conn:
+        for key, value in values.items():
+            await upsert_setting(conn, StoredSetting(key, json.dumps(value), None, now(), "test"))
+    await services.runtime.changed()
 
 
 async def make_user_session(
@@ -179,28 +219,33 @@ class ServerProcess:
         self.log_path = data_dir / f"server-{self.port}.log"
 
     @property
+    def verify(self) -> ssl.SSLContext:
+        """A client TLS context trusting this server's local CA."""
+        return ssl.create_default_context(cafile=str(self.data_dir / "ca.pem"))
+
+    @property
     def url(self) -> str:
         return f"{'https' if self.tls else 'http'}://127.0.0.1:{self.port}"
 
     def start(self, timeout: float = 30) -> ServerProcess:
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        log = self.log_path.open("ab")
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "strongroom.cli.main", "server"],
-            env=self.env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
+        with self.log_path.open("ab") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "strongroom.cli.main", "server"],
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
         deadline = time.monotonic() + timeout
-        verify: Any = str(self.data_dir / "ca.pem") if self.tls else False
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise RuntimeError(f"server exited: {self.log_path.read_text()[-2000:]}")
             try:
+                verify: Any = self.verify if self.tls else False
                 response = httpx.get(f"{self.url}/api/v1/sys/health", verify=verify, timeout=1)
                 if response.status_code in (200, 403):
                     return self
-            except httpx.HTTPError:
+            except (httpx.HTTPError, OSError):
                 pass
             time.sleep(0.1)
         self.stop()
@@ -224,3 +269,19 @@ class ServerProcess:
 
 def run(coro: Any) -> Any:
     return asyncio.run(coro)
+
+
+def all_routes(app: Any) -> list[tuple[str, str]]:
+    """(method, path) of every route, through included routers (FastAPI keeps them nested)."""
+    found: list[tuple[str, str]] = []
+
+    def walk(routes: Any, prefix: str) -> None:
+        for route in routes:
+            nested = getattr(route, "original_router", None)
+            if nested is not None:
+                walk(nested.routes, prefix + route.include_context.prefix)
+            elif getattr(route, "methods", None):
+                found.extend((method, prefix + route.path) for method in sorted(route.methods))
+
+    walk(app.routes, "")
+    return found

@@ -124,6 +124,7 @@ def create_app(config: Config, *, run_bootstrap: bool = True) -> FastAPI:
         openapi_url=f"{API_PREFIX}/openapi.json",
         docs_url=f"{API_PREFIX}/docs",
         redoc_url=None,
+        swagger_ui_oauth2_redirect_url=f"{API_PREFIX}/docs/oauth2-redirect",
         default_response_class=JsonResponse,
         lifespan=lifespan,
     )

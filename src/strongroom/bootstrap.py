@@ -81,7 +81,10 @@ async def load_root_key(config: Config, db: Database, *, create: bool) -> RootKe
             raise ConfigError(f"STRONGROOM_ROOT_KEY: {exc}") from None
     path = config.resolved_key_file
     if not path.exists() and create and await keyring_is_empty(db):
-        write_key_file(path, generate_root_key())
+        try:
+            write_key_file(path, generate_root_key())
+        except OSError as exc:
+            raise ConfigError(f"cannot create root key file {path}: {exc.strerror}") from None
         log.info("created root key file %s", path)
     try:
         key = read_key_file(path)

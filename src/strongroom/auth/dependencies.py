@@ -118,6 +118,14 @@ async def admin_principal(principal: Annotated[Principal, Depends(current_princi
     return principal
 
 
+async def optional_principal(request: Request, services: ServicesDep) -> Principal | None:
+    """The caller if a bearer token is presented (and valid), None if none is presented."""
+    if bearer_token(request) is None:
+        return None
+    return await current_principal(request, services)
+
+
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
+OptionalPrincipal = Annotated[Principal | None, Depends(optional_principal)]
 SystemReader = Annotated[Principal, Depends(system_reader)]
 AdminPrincipal = Annotated[Principal, Depends(admin_principal)]

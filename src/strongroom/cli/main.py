@@ -90,6 +90,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         sys.stderr.write(f"strongroom: error: {exc}\n")
         return 2
+    except OSError as exc:
+        where = f" ({exc.filename})" if exc.filename else ""
+        sys.stderr.write(f"strongroom: error: {exc.strerror or exc}{where}\n")
+        return 1
     except KeyboardInterrupt:
         return 130
     parser.print_help()

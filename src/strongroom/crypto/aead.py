@@ -58,7 +58,9 @@ class Cipher:
                 nonce, blob[HEADER_BYTES:], blob[: _HEADER.size] + associated_data
             )
         except (InvalidTag, ValueError):
-            raise DecryptionError() from None
+            pass
+        # Raised outside the handler so that not even the cause travels with it.
+        raise DecryptionError()
 
 
 def blob_key_version(blob: bytes) -> int:

@@ -115,3 +115,14 @@ async def list_users(conn: AsyncConnection, *, after: str | None, limit: int) ->
 
 async def users_with_role(conn: AsyncConnection, role: str) -> list[UserRow]:
     return [_row(row) for row in await conn.execute(select(*_COLUMNS).where(users.c.role == role))]
+
+
+async def lock_enabled_admins(conn: AsyncConnection) -> list[str]:
+    """Ids of enabled admins, locked until the transaction ends (a plain read on SQLite, whose
+    writers are serialised anyway)."""
+    query = (
+        select(users.c.id)
+        .where(users.c.role == "admin", users.c.disabled.is_(False))
+        .with_for_update()
+    )
+    return list((await conn.execute(query)).scalars())

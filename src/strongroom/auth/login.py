@@ -1,0 +1,191 @@
+"""The password grant, refresh rotation and revocation.
+
+Failed logins are counted per account name and per client IP in the session store, so every
+node sees the same counters. Unknown user, wrong password and disabled account give the same
+401 body after the same Argon2id work (a dummy verification for unknown users); once a name
+or an IP is locked, every attempt for it gets 429 with Retry-After — the right password too,
+and an unknown name locks exactly like a real one.
+"""
+
+from __future__ import annotations
+
+import math
+
+from strongroom.auth.issue import open_session
+from strongroom.auth.schemas import SessionOptions, TokenRequest, TokenResponse
+from strongroom.crypto import ACCESS_PREFIX, REFRESH_PREFIX, new_token, token_hash
+from strongroom.crypto.tokens import looks_like
+from strongroom.db import now
+from strongroom.errors import OAuthError, TooManyRequests
+from strongroom.http.context import RequestContext
+from strongroom.services import Services
+from strongroom.sessions.store import FailureCounter, RotateOutcome, RotateRequest
+from strongroom.users import repository as users_repo
+from strongroom.users.repository import UserRow
+from strongroom.users.validation import normalise_username
+
+BAD_CREDENTIALS = "invalid username or password"
+LOCKED = "too many failed logins; try again later"
+
+
+def _user_key(username: str) -> str:
+    return f"user:{username}"
+
+
+def _ip_key(ip: str | None) -> str:
+    return f"ip:{ip or 'unknown'}"
+
+
+def _counters(services: Services, username: str, ip: str | None) -> list[FailureCounter]:
+    security = services.settings.security
+    window, lockout = security.login_failure_window, security.login_lockout
+    return [
+        FailureCounter(_user_key(username), security.login_failure_threshold, window, lockout),
+        FailureCounter(_ip_key(ip), security.login_ip_failure_threshold, window, lockout),
+    ]
+
+
+async def _raise_if_locked(services: Services, keys: list[str]) -> None:
+    remaining = await services.store.login_lockout(keys, now())
+    if remaining > 0:
+        raise OAuthError("invalid_grant", LOCKED, status=429, retry_after=math.ceil(remaining))
+
+
+async def password_login(
+    services: Services, form: TokenRequest, ctx: RequestContext, user_agent: str | None
+) -> TokenResponse:
+    settings = await services.runtime.refresh()
+    if not settings.auth.password_login_enabled:
+        raise OAuthError(
+            "unsupported_grant_type", "password login is disabled on this server", status=400
+        )
+    if not form.username or form.password is None:
+        raise OAuthError("invalid_request", "the password grant needs username and password")
+    username = normalise_username(form.username)
+    ctx.attempted_username = username
+    await _raise_if_locked(services, [_user_key(username), _ip_key(ctx.client_ip)])
+    async with services.db.connect() as conn:
+        user = await users_repo.get_by_username(conn, username)
+    password = form.password.get_secret_value()
+    matches = await services.passwords.verify(user.password_hash if user else None, password)
+    if not matches or user is None or user.disabled:
+        await services.store.record_login_failure(
+            _counters(services, username, ctx.client_ip), now()
+        )
+        ctx.auth_failed = True
+        raise OAuthError("invalid_grant", BAD_CREDENTIALS, status=401)
+    await services.store.clear_login_failures(_user_key(username))
+    if user.password_hash and services.passwords.needs_rehash(user.password_hash):
+        await _rehash(services, user, password)
+    response = await open_session(
+        services, user, "password", SessionOptions(**_options(form)), ctx, user_agent
+    )
+    await _end_if_user_gone(services, user, response.session_id)
+    return response
+
+
+def _options(form: TokenRequest) -> dict[str, object]:
+    return form.model_dump(include=set(SessionOptions.model_fields))
+
+
+async def _rehash(services: Services, user: UserRow, password: str) -> None:
+    hashed = await services.passwords.hash(password)
+    async with services.db.begin() as conn:
+        await users_repo.update_user(conn, user.id, password_hash=hashed)
+
+
+async def _end_if_user_gone(services: Services, user: UserRow, session_id: str) -> None:
+    """Close the race with a concurrent delete/disable: it ends sessions after its commit; a
+    session opened after that sweep is ended here."""
+    async with services.db.connect() as conn:
+        current = await users_repo.get_by_id(conn, user.id)
+    if current is None or current.disabled or current.role != user.role:
+        await services.store.revoke_session(session_id)
+        raise OAuthError("invalid_grant", BAD_CREDENTIALS, status=401)
+
+
+async def verify_password_attempt(services: Services, user: UserRow, password: str) -> bool:
+    """Check a password outside login (password change), with the same lock-out counting."""
+    key = _user_key(user.username)
+    remaining = await services.store.login_lockout([key], now())
+    if remaining > 0:
+        raise TooManyRequests(LOCKED, retry_after=math.ceil(remaining))
+    if await services.passwords.verify(user.password_hash, password):
+        return True
+    await services.store.record_login_failure(_counters(services, user.username, None)[:1], now())
+    return False
+
+
+async def renew(services: Services, refresh_token: str, ctx: RequestContext) -> TokenResponse:
+    """Rotate a refresh token: a new pair; the old pair dies; a reused token kills the session."""
+    invalid = OAuthError("invalid_grant", "the refresh token is invalid, expired or revoked")
+    if not looks_like(refresh_token, REFRESH_PREFIX):
+        raise invalid
+    settings = await services.runtime.refresh()
+    old_hash = token_hash(refresh_token)
+    session = await services.store.peek_refresh(old_hash, now())
+    role: str | None = None
+    if session is not None:
+        async with services.db.connect() as conn:
+            user = await users_repo.get_by_id(conn, session.user_id)
+        if user is None or user.disabled:
+            await services.store.revoke_session(session.id)
+            raise invalid
+        role = await _current_role(services, user, session.auth_method)
+    access, refresh = new_token(ACCESS_PREFIX), new_token(REFRESH_PREFIX)
+    stamp = now()
+    result = await services.store.rotate(
+        RotateRequest(
+            old_refresh_hash=old_hash,
+            new_access_hash=token_hash(access),
+            new_refresh_hash=token_hash(refresh),
+            now=stamp,
+            client_ip=ctx.client_ip,
+            access_ttl=settings.security.access_token_ttl,
+            refresh_ttl=settings.security.refresh_token_ttl,
+            role=role,
+        )
+    )
+    if result.outcome is RotateOutcome.reused:
+        ctx.auth_failed = True
+        raise OAuthError(
+            "invalid_grant", "the refresh token was already used; the session has been revoked"
+        )
+    if result.outcome is not RotateOutcome.ok or result.session is None:
+        ctx.auth_failed = True
+        raise invalid
+    info = result.session
+    from strongroom.auth.principal import Principal
+
+    ctx.principal = Principal(
+        info.user_id,
+        info.username,
+        info.role,
+        info.id,
+        info.scope,
+        info.auth_method,
+        info.access_expires_at,
+    )
+    return TokenResponse(
+        access_token=access,
+        expires_in=round(info.access_expires_at - stamp),
+        refresh_token=refresh,
+        refresh_expires_in=round((info.refresh_expires_at or stamp) - stamp),
+        scope=info.scope,
+        session_id=info.id,
+    )
+
+
+async def _current_role(services: Services, user: UserRow, auth_method: str) -> str:
+    """The role the session should carry from now on (GitHub sessions re-check membership)."""
+    if auth_method == "github":
+        from strongroom.github.service import recheck_github_user
+
+        return await recheck_github_user(services, user)
+    return user.role
+
+
+async def revoke(services: Services, token: str | None) -> None:
+    """RFC 7009: always succeeds from the caller's view; unknown or malformed tokens are no-ops."""
+    if token and (looks_like(token, ACCESS_PREFIX) or looks_like(token, REFRESH_PREFIX)):
+        await services.store.revoke_token(token_hash(token))
