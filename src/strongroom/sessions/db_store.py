@@ -30,7 +30,13 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from strongroom.db import Database
 from strongroom.sessions.models import login_failures, sessions, store_meta, used_refresh_tokens
-from strongroom.sessions.records import decode_cursor, encode_cursor, is_live
+from strongroom.sessions.records import (
+    decode_cursor,
+    encode_cursor,
+    is_exhausted,
+    is_live,
+    token_expired,
+)
 from strongroom.sessions.store import (
     AuthOutcome,
     AuthResult,
@@ -170,16 +176,16 @@ class DatabaseSessionStore:
         ).first()
         if row is None:
             return AuthResult(AuthOutcome.invalid)
+        # The order of the SessionStore.authenticate contract: expiry before the bound IP.
         info = _info(row)
-        if info.max_uses is not None and info.uses >= info.max_uses:
-            return AuthResult(AuthOutcome.exhausted)
-        if (
-            info.bound_ip is not None
-            and info.bound_ip != client_ip
-            and info.access_expires_at > now
-        ):
+        if token_expired(info, info.access_expires_at, now):
+            return AuthResult(AuthOutcome.expired)
+        if info.bound_ip is not None and info.bound_ip != client_ip:
             return AuthResult(AuthOutcome.ip_mismatch)
-        return AuthResult(AuthOutcome.expired)
+        if is_exhausted(info):
+            return AuthResult(AuthOutcome.exhausted)
+        # Every check passes now: the row changed after the UPDATE (a concurrent revocation).
+        return AuthResult(AuthOutcome.invalid)
 
     async def peek_refresh(self, refresh_hash: str, now: float) -> SessionInfo | None:
         async with self._begin() as conn:
@@ -252,9 +258,11 @@ class DatabaseSessionStore:
         if row is None:
             return RotateResult(RotateOutcome.invalid)
         info = _info(row)
-        if is_live(info, request.now) and info.bound_ip not in (None, request.client_ip):
+        if token_expired(info, info.refresh_expires_at, request.now) or is_exhausted(info):
+            return RotateResult(RotateOutcome.expired)
+        if info.bound_ip not in (None, request.client_ip):
             return RotateResult(RotateOutcome.ip_mismatch)
-        return RotateResult(RotateOutcome.expired)
+        return RotateResult(RotateOutcome.invalid)
 
     async def lookup(self, access_hash: str, now: float) -> SessionInfo | None:
         async with self._begin() as conn:
@@ -331,17 +339,18 @@ class DatabaseSessionStore:
             query = query.where(tuple_(sessions.c.created_at, sessions.c.id) > tuple_(*after))
         items: list[SessionInfo] = []
         async with self._begin() as conn:
-            # Dead rows not yet swept are skipped here; fetch on until the page is full.
+            # Dead rows not yet swept are skipped here; fetch on until one live session more
+            # than the page holds is found (there is a next page) or the rows run out.
             while True:
                 rows = (await conn.execute(query)).all()
-                items.extend(info for info in map(_info, rows[:limit]) if is_live(info, now))
-                if len(rows) <= limit or len(items) >= limit:
+                items.extend(info for info in map(_info, rows) if is_live(info, now))
+                if len(rows) <= limit or len(items) > limit:
                     break
-                last = _info(rows[limit - 1])
+                last = _info(rows[-1])
                 query = query.where(
                     tuple_(sessions.c.created_at, sessions.c.id) > tuple_(last.created_at, last.id)
                 )
-        more = len(items) > limit or len(rows) > limit
+        more = len(items) > limit
         page = items[:limit]
         next_cursor = encode_cursor(page[-1].created_at, page[-1].id) if more and page else None
         return SessionPage(page, next_cursor)

@@ -23,6 +23,18 @@ def decode_cursor(cursor: str | None) -> tuple[float, str] | None:
         raise ValueError("invalid cursor") from None
 
 
+def token_expired(info: SessionInfo, expires_at: float | None, now: float) -> bool:
+    """Whether the session's token that expires at `expires_at` is dead at `now`: by its own
+    expiry, the absolute lifetime or the idle timeout (the `expired` outcome)."""
+    if expires_at is None or expires_at <= now or info.max_expires_at <= now:
+        return True
+    return info.idle_timeout is not None and info.last_used_at + info.idle_timeout <= now
+
+
+def is_exhausted(info: SessionInfo) -> bool:
+    return info.max_uses is not None and info.uses >= info.max_uses
+
+
 def is_live(info: SessionInfo, now: float) -> bool:
     if info.max_expires_at <= now:
         return False

@@ -1,0 +1,384 @@
+"""`RedisSessionStore`: sessions in Redis, shared by every node (STRONGROOM_REDIS_URL).
+
+Each operation that reads and writes is one Lua script (sessions/redis_scripts.py, which also
+draws the key layout), so it is atomic and one round trip: `authenticate` checks the epoch,
+the token, expiry, bound IP and uses, and counts the use, in one EVALSHA. Times are passed to
+the scripts as `repr(float)` strings and stored as such, so they come back exactly.
+
+Supported deployments: a single Redis instance or a Sentinel-managed primary (Redis >= 7.0)
+with `maxmemory-policy noeviction` (an evicted key would end a session early or forget a used
+refresh token). Redis Cluster is not supported: the scripts compute key names from the prefix.
+"""
+
+from __future__ import annotations
+
+import math
+import secrets
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+from redis import exceptions as redis_errors
+from redis.asyncio import BlockingConnectionPool, Redis
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
+
+from strongroom.sessions import redis_scripts as lua
+from strongroom.sessions.records import (
+    decode_cursor,
+    encode_cursor,
+    is_exhausted,
+    is_live,
+    token_expired,
+)
+from strongroom.sessions.store import (
+    AuthOutcome,
+    AuthResult,
+    FailureCounter,
+    NewSession,
+    RotateOutcome,
+    RotateRequest,
+    RotateResult,
+    SessionInfo,
+    SessionPage,
+    StoreUnavailable,
+)
+
+# Short, so that an unreachable Redis answers 503 quickly instead of hanging requests.
+TIMEOUT = 2.0
+MAX_CONNECTIONS = 64
+_SWEEP_BATCH = 500
+# Errors that mean "the store cannot serve now" rather than a bug: no connection, a timeout,
+# a replica or a primary still loading after a restart, a failover in progress.
+_UNAVAILABLE: tuple[type[BaseException], ...] = (
+    redis_errors.ConnectionError,
+    redis_errors.TimeoutError,
+    redis_errors.ReadOnlyError,
+    redis_errors.MasterDownError,
+    redis_errors.OutOfMemoryError,
+    OSError,
+)
+
+
+@contextmanager
+def _available() -> Iterator[None]:
+    try:
+        yield
+    except _UNAVAILABLE as exc:
+        raise StoreUnavailable(type(exc).__name__) from None
+
+
+def _time(value: float) -> str:
+    return repr(float(value))
+
+
+def _session_fields(session: NewSession) -> list[str]:
+    values: dict[str, str | None] = {
+        "id": session.id,
+        "user_id": session.user_id,
+        "username": session.username,
+        "role": session.role,
+        "auth_method": session.auth_method,
+        "access_hash": session.access_hash,
+        "refresh_hash": session.refresh_hash,
+        "created_at": _time(session.created_at),
+        "last_used_at": _time(session.created_at),
+        "access_ttl": _time(session.access_ttl),
+        "access_expires_at": _time(session.access_expires_at),
+        "refresh_expires_at": _opt_time(session.refresh_expires_at),
+        "max_expires_at": _time(session.max_expires_at),
+        "idle_timeout": _opt_time(session.idle_timeout),
+        "bound_ip": session.bound_ip,
+        "uses": "0",
+        "max_uses": None if session.max_uses is None else str(session.max_uses),
+        "one_time": "1" if session.one_time else "0",
+        "scope": session.scope,
+        "client_id": session.client_id,
+        "ip": session.ip,
+        "user_agent": session.user_agent,
+    }
+    # A missing field is None: Lua sees false for it.
+    return [item for name, value in values.items() if value is not None for item in (name, value)]
+
+
+def _opt_time(value: float | None) -> str | None:
+    return None if value is None else _time(value)
+
+
+def _opt_float(value: str | None) -> float | None:
+    return None if value is None else float(value)
+
+
+def _parse_info(values: Sequence[str | None]) -> SessionInfo:
+    """A script's reply (fields in lua.INFO_FIELDS order) as a SessionInfo."""
+    v = dict(zip(lua.INFO_FIELDS, values, strict=True))
+
+    def text(name: str) -> str:
+        value = v[name]
+        if value is None:
+            raise ValueError(f"session hash lacks {name}")
+        return value
+
+    return SessionInfo(
+        id=text("id"),
+        user_id=text("user_id"),
+        username=text("username"),
+        role=text("role"),
+        auth_method=text("auth_method"),
+        created_at=float(text("created_at")),
+        last_used_at=float(text("last_used_at")),
+        access_expires_at=float(text("access_expires_at")),
+        refresh_expires_at=_opt_float(v["refresh_expires_at"]),
+        max_expires_at=float(text("max_expires_at")),
+        idle_timeout=_opt_float(v["idle_timeout"]),
+        bound_ip=v["bound_ip"],
+        uses=int(text("uses")),
+        max_uses=None if v["max_uses"] is None else int(v["max_uses"]),
+        one_time=v["one_time"] == "1",
+        scope=v["scope"] or "",
+        client_id=v["client_id"],
+        ip=v["ip"],
+        user_agent=v["user_agent"],
+    )
+
+
+def _text(value: str | bytes) -> str:
+    # The client decodes replies (decode_responses=True); its stubs still say bytes | str.
+    return value.decode() if isinstance(value, bytes) else value
+
+
+def _scored(reply: Any) -> list[tuple[float, str]]:
+    """A ZRANGE ... WITHSCORES reply as (score, member) pairs."""
+    return [(float(score), _text(member)) for member, score in reply]
+
+
+def _usable(info: SessionInfo, expires_at: float | None, now: float) -> bool:
+    """The token whose expiry is `expires_at` may be used at `now` (nothing consumed)."""
+    return not token_expired(info, expires_at, now) and not is_exhausted(info)
+
+
+class RedisSessionStore:
+    name = "redis"
+
+    def __init__(self, url: str, *, prefix: str) -> None:
+        self._prefix = prefix
+        # Retry once, without delay, on a broken connection only: a pooled connection that died
+        # with a restarted server. Should the script have run before the connection broke, a
+        # second run fails closed (one more use counted, a rotation seen as reuse).
+        # Never on a timeout: the server may still be running the first.
+        self._pool: BlockingConnectionPool = BlockingConnectionPool.from_url(
+            url,
+            max_connections=MAX_CONNECTIONS,
+            timeout=TIMEOUT,
+            socket_timeout=TIMEOUT,
+            socket_connect_timeout=TIMEOUT,
+            decode_responses=True,
+            retry=Retry(NoBackoff(), 1, supported_errors=(redis_errors.ConnectionError,)),
+        )
+        self._redis: Redis = Redis(connection_pool=self._pool)
+        register = self._redis.register_script
+        self._create = register(lua.CREATE)
+        self._authenticate = register(lua.AUTHENTICATE)
+        self._find = register(lua.FIND)
+        self._rotate = register(lua.ROTATE)
+        self._revoke_token = register(lua.REVOKE_TOKEN)
+        self._revoke_session = register(lua.REVOKE_SESSION)
+        self._revoke_user = register(lua.REVOKE_USER)
+        self._sweep = register(lua.SWEEP)
+        self._record_failures = register(lua.RECORD_FAILURES)
+
+    def __repr__(self) -> str:
+        # The URL may hold a password: never shown.
+        return f"RedisSessionStore(prefix={self._prefix!r})"
+
+    def _key(self, kind: str, name: str = "") -> str:
+        return f"{self._prefix}{kind}{name}"
+
+    async def create(self, session: NewSession) -> None:
+        with _available():
+            await self._create(args=[self._prefix, session.id, *_session_fields(session)])
+
+    async def authenticate(
+        self, access_hash: str, client_ip: str | None, now: float, epoch: str
+    ) -> AuthResult:
+        with _available():
+            reply: list[Any] = await self._authenticate(
+                keys=[self._key("epoch"), self._key("t:", access_hash)],
+                args=[self._prefix, access_hash, client_ip or "", _time(now), epoch],
+            )
+        outcome = AuthOutcome(reply[0])
+        if outcome is AuthOutcome.ok:
+            return AuthResult(outcome, _parse_info(reply[1]), epoch)
+        if outcome is AuthOutcome.stale:
+            return AuthResult(outcome, None, reply[1])
+        return AuthResult(outcome)
+
+    async def _find_by(self, kind: str, token_hash: str, field: str) -> SessionInfo | None:
+        with _available():
+            reply = await self._find(
+                keys=[self._key(kind, token_hash)], args=[self._prefix, token_hash, field]
+            )
+        return None if reply is None else _parse_info(reply)
+
+    async def peek_refresh(self, refresh_hash: str, now: float) -> SessionInfo | None:
+        info = await self._find_by("r:", refresh_hash, "refresh_hash")
+        if info is None or not _usable(info, info.refresh_expires_at, now):
+            return None
+        return info
+
+    async def lookup(self, access_hash: str, now: float) -> SessionInfo | None:
+        info = await self._find_by("t:", access_hash, "access_hash")
+        if info is None or not _usable(info, info.access_expires_at, now):
+            return None
+        return info
+
+    async def rotate(self, request: RotateRequest) -> RotateResult:
+        old = request.old_refresh_hash
+        with _available():
+            reply: list[Any] = await self._rotate(
+                keys=[self._key("r:", old), self._key("ru:", old)],
+                args=[
+                    self._prefix,
+                    old,
+                    request.new_access_hash,
+                    request.new_refresh_hash,
+                    _time(request.now),
+                    request.client_ip or "",
+                    _time(request.now + request.access_ttl),
+                    _time(request.now + request.refresh_ttl),
+                    request.role or "",
+                    "0" if request.role is None else "1",
+                ],
+            )
+        outcome = RotateOutcome(reply[0])
+        if outcome is RotateOutcome.ok:
+            return RotateResult(outcome, _parse_info(reply[1]))
+        return RotateResult(outcome)
+
+    async def revoke_token(self, token_hash: str) -> bool:
+        keys = [self._key(kind, token_hash) for kind in ("t:", "r:", "ru:")]
+        with _available():
+            return bool(await self._revoke_token(keys=keys, args=[self._prefix]))
+
+    async def revoke_session(self, session_id: str) -> bool:
+        with _available():
+            return bool(await self._revoke_session(args=[self._prefix, session_id]))
+
+    async def revoke_user_sessions(
+        self, user_id: str, *, keep_session_id: str | None = None
+    ) -> int:
+        with _available():
+            ended = await self._revoke_user(args=[self._prefix, user_id, keep_session_id or ""])
+        return int(ended)
+
+    async def get_session(self, session_id: str, now: float) -> SessionInfo | None:
+        with _available():
+            values = await self._redis.hmget(self._key("s:", session_id), list(lua.INFO_FIELDS))
+        if values[0] is None:
+            return None
+        info = _parse_info([None if v is None else _text(v) for v in values])
+        return info if is_live(info, now) else None
+
+    async def list_sessions(
+        self, user_id: str | None, now: float, *, limit: int, cursor: str | None
+    ) -> SessionPage:
+        after = decode_cursor(cursor)
+        index = self._key("a") if user_id is None else self._key("u:", user_id)
+        items: list[SessionInfo] = []
+        with _available():
+            # Fetch one more live session than the page holds, to know whether a next page exists.
+            while len(items) <= limit:
+                ids = await self._index_after(index, after, limit + 1 - len(items))
+                if not ids:
+                    break
+                after = ids[-1]
+                items.extend(await self._live_sessions(index, [sid for _, sid in ids], now))
+        page = items[:limit]
+        more = len(items) > limit
+        next_cursor = encode_cursor(page[-1].created_at, page[-1].id) if more and page else None
+        return SessionPage(page, next_cursor)
+
+    async def _index_after(
+        self, index: str, after: tuple[float, str] | None, count: int
+    ) -> list[tuple[float, str]]:
+        """Up to `count` (created_at, id) of `index` strictly after `after`, in that order."""
+        found: list[tuple[float, str]] = []
+        low = "-inf"
+        if after is not None:
+            created, last_id = after
+            # Members of equal score sort by id; those after the cursor's id come first.
+            ties = await self._redis.zrange(index, created, created, byscore=True, withscores=True)
+            found = [(score, sid) for score, sid in _scored(ties) if sid > last_id][:count]
+            low = f"({_time(created)}"
+        if len(found) < count:
+            rest = await self._redis.zrange(
+                index, low, "+inf", byscore=True, offset=0, num=count - len(found), withscores=True
+            )
+            found.extend(_scored(rest))
+        return found
+
+    async def _live_sessions(self, index: str, ids: list[str], now: float) -> list[SessionInfo]:
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for sid in ids:
+                pipe.hmget(self._key("s:", sid), list(lua.INFO_FIELDS))
+            rows: list[list[str | None]] = await pipe.execute()  # decode_responses: str
+        gone = [sid for sid, row in zip(ids, rows, strict=True) if row[0] is None]
+        if gone:
+            # Index members whose session hash expired in Redis: drop them lazily.
+            await self._redis.zrem(index, *gone)
+        infos = (_parse_info(row) for row in rows if row[0] is not None)
+        return [info for info in infos if is_live(info, now)]
+
+    async def record_login_failure(self, counters: Sequence[FailureCounter], now: float) -> None:
+        args = [self._prefix, _time(now)]
+        for counter in counters:
+            args += [
+                counter.key,
+                str(counter.threshold),
+                _time(now + counter.window),
+                _time(now + counter.lockout),
+            ]
+        with _available():
+            await self._record_failures(args=args)
+
+    async def login_lockout(self, keys: Sequence[str], now: float) -> float:
+        if not keys:
+            return 0.0
+        with _available():
+            values = await self._redis.mget([self._key("lk:", key) for key in keys])
+        until = max((float(v) for v in values if v is not None), default=-math.inf)
+        return until - now if until > now else 0.0
+
+    async def clear_login_failures(self, key: str) -> None:
+        with _available():
+            await self._redis.delete(self._key("lf:", key), self._key("lk:", key))
+
+    async def get_epoch(self) -> str:
+        with _available():
+            value = await self._redis.get(self._key("epoch"))
+        return "" if value is None else _text(value)
+
+    async def bump_epoch(self) -> str:
+        epoch = secrets.token_hex(8)
+        with _available():
+            await self._redis.set(self._key("epoch"), epoch)
+        return epoch
+
+    async def sweep(self, now: float) -> int:
+        removed = 0
+        with _available():
+            while True:
+                batch = int(await self._sweep(args=[self._prefix, _time(now), _SWEEP_BATCH]))
+                removed += batch
+                if batch < _SWEEP_BATCH:
+                    return removed
+
+    async def ping(self) -> bool:
+        try:
+            return bool(await self._redis.ping())
+        except (redis_errors.RedisError, OSError):
+            return False
+
+    async def close(self) -> None:
+        await self._redis.aclose()
+        await self._pool.aclose()

@@ -1,0 +1,81 @@
+"""A redis-server of one test, on a free port, that the test may kill and restart (the shared
+Redis must never be stopped)."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import time
+from pathlib import Path
+from typing import BinaryIO
+
+import redis
+
+from tests.support import free_port
+
+
+class PrivateRedis:
+    """`redis-server` with an append-only file fsynced on every write, in `directory`."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self.port = free_port()
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self, timeout: float = 20) -> None:
+        binary = shutil.which("redis-server")
+        assert binary is not None, "redis-server is not installed"
+        self.directory.mkdir(parents=True, exist_ok=True)
+        with (self.directory / "redis.log").open("ab") as log:
+            self.process = self._spawn(binary, log)
+        self._wait_ready(timeout)
+
+    def _spawn(self, binary: str, log: BinaryIO) -> subprocess.Popen[bytes]:
+        return subprocess.Popen(
+            [
+                binary,
+                "--port", str(self.port),
+                "--bind", "127.0.0.1",
+                "--dir", str(self.directory),
+                "--appendonly", "yes",
+                "--appendfsync", "always",
+                "--save", "",
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )  # fmt: skip
+
+    def _wait_ready(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        client = redis.Redis(port=self.port, socket_timeout=1, socket_connect_timeout=1)
+        try:
+            while time.monotonic() < deadline:
+                assert self.process is not None
+                if self.process.poll() is not None:
+                    raise RuntimeError(f"redis-server exited: {self.log_tail()}")
+                try:
+                    if client.ping():  # fails while the append-only file is loading
+                        return
+                except redis.RedisError:
+                    time.sleep(0.05)
+        finally:
+            client.close()
+        self.kill()
+        raise RuntimeError(f"redis-server did not start: {self.log_tail()}")
+
+    def kill(self) -> None:
+        """SIGKILL, as in a crash: only what was fsynced survives."""
+        if self.process is None:
+            return
+        if self.process.poll() is None:
+            self.process.kill()
+        self.process.wait(timeout=10)
+        self.process = None
+
+    def log_tail(self) -> str:
+        path = self.directory / "redis.log"
+        return path.read_text(errors="replace")[-2000:] if path.exists() else ""

@@ -1,0 +1,124 @@
+"""SECURITY.md 28 at the store level: while Redis is unreachable every store operation fails
+with StoreUnavailable (never a success), and after Redis is back revocations still hold."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from typing import Any
+
+import pytest
+
+from strongroom.sessions.redis_store import RedisSessionStore
+from strongroom.sessions.store import (
+    AuthOutcome,
+    FailureCounter,
+    RotateRequest,
+    SessionStore,
+    StoreUnavailable,
+)
+from tests.sessions.conftest import Issued, issue
+from tests.sessions.private_redis import PrivateRedis
+
+IP = "198.51.100.10"
+
+
+@pytest.fixture
+async def store(private_redis: PrivateRedis) -> AsyncIterator[RedisSessionStore]:
+    opened = RedisSessionStore(private_redis.url, prefix="sr:")
+    yield opened
+    await opened.close()
+
+
+def every_operation(
+    store: SessionStore, issued: Issued, at: float
+) -> dict[str, Callable[[], Awaitable[Any]]]:
+    """One call of each SessionStore method that talks to the store."""
+    session, counter = issued.session, FailureCounter("user:alice", 3, 60, 60)
+    renew = RotateRequest(issued.refresh_hash, "a" * 64, "b" * 64, at, IP, 60, 600)
+    return {
+        "create": lambda: store.create(session),
+        "authenticate": lambda: store.authenticate(issued.access_hash, IP, at, ""),
+        "peek_refresh": lambda: store.peek_refresh(issued.refresh_hash, at),
+        "rotate": lambda: store.rotate(renew),
+        "lookup": lambda: store.lookup(issued.access_hash, at),
+        "revoke_token": lambda: store.revoke_token(issued.access_hash),
+        "revoke_session": lambda: store.revoke_session(issued.id),
+        "revoke_user_sessions": lambda: store.revoke_user_sessions(session.user_id),
+        "get_session": lambda: store.get_session(issued.id, at),
+        "list_sessions": lambda: store.list_sessions(None, at, limit=10, cursor=None),
+        "record_login_failure": lambda: store.record_login_failure([counter], at),
+        "login_lockout": lambda: store.login_lockout([counter.key], at),
+        "clear_login_failures": lambda: store.clear_login_failures(counter.key),
+        "get_epoch": lambda: store.get_epoch(),
+        "bump_epoch": lambda: store.bump_epoch(),
+        "sweep": lambda: store.sweep(at),
+    }
+
+
+async def test_every_store_method_is_exercised() -> None:
+    """The list above stays complete when the Protocol grows."""
+    unused = RedisSessionStore("redis://127.0.0.1:1/0", prefix="p:")
+    methods = {name for name in dir(SessionStore) if not name.startswith("_")}
+    assert methods - {"name", "ping", "close"} == set(every_operation(unused, issue(0.0), 0.0))
+    await unused.close()
+
+
+async def test_outage_fails_closed_and_revocations_survive_a_crash(
+    private_redis: PrivateRedis, store: RedisSessionStore, t0: float
+) -> None:
+    kept, revoked, probe = issue(t0), issue(t0), issue(t0)
+    for one in (kept, revoked):
+        await store.create(one.session)
+    assert (await store.authenticate(kept.access_hash, IP, t0 + 1, "")).outcome is AuthOutcome.ok
+    assert await store.revoke_token(revoked.access_hash) is True
+
+    private_redis.kill()
+    assert await store.ping() is False
+    answered: list[str] = []
+    for name, call in every_operation(store, probe, t0 + 2).items():
+        try:
+            await call()  # any other error fails the test too
+        except StoreUnavailable:
+            continue
+        answered.append(name)
+    assert answered == []
+    # Many concurrent requests: every one is refused, none succeeds.
+    results = await asyncio.gather(
+        *(store.authenticate(kept.access_hash, IP, t0 + 2, "") for _ in range(20)),
+        return_exceptions=True,
+    )
+    assert all(isinstance(result, StoreUnavailable) for result in results)
+
+    private_redis.start()  # same port, same append-only file
+    assert await store.ping() is True
+    again = await store.authenticate(revoked.access_hash, IP, t0 + 3, "")
+    assert again.outcome is AuthOutcome.invalid
+    assert await store.peek_refresh(revoked.refresh_hash, t0 + 3) is None
+    result = await store.authenticate(kept.access_hash, IP, t0 + 3, "")
+    assert result.outcome is AuthOutcome.ok
+    assert result.session is not None
+    assert result.session.uses == 2  # the use before the crash was kept too
+
+
+@pytest.fixture
+def silent_port() -> Iterator[int]:
+    """A port that accepts connections (the kernel's backlog) and never answers."""
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(64)
+        yield int(listener.getsockname()[1])
+
+
+@pytest.mark.slow
+async def test_a_redis_that_never_answers_fails_instead_of_hanging(
+    silent_port: int, t0: float
+) -> None:
+    store = RedisSessionStore(f"redis://127.0.0.1:{silent_port}/0", prefix="sr:")
+    try:
+        with pytest.raises(StoreUnavailable):
+            await store.authenticate("a" * 64, IP, t0, "")
+        assert await store.ping() is False
+    finally:
+        await store.close()

@@ -1,0 +1,164 @@
+"""What only the Redis store has: key expiry by Redis itself, one round trip per
+authentication, lazy clean-up of its indexes, and the script cache."""
+
+from __future__ import annotations
+
+import asyncio
+import math
+
+import pytest
+import redis.asyncio as aioredis
+
+from strongroom.sessions.redis_store import RedisSessionStore
+from strongroom.sessions.store import AuthOutcome, FailureCounter, RotateOutcome
+from tests.sessions.conftest import Backend, issue
+from tests.sessions.private_redis import PrivateRedis
+from tests.sessions.test_conformance import IP, renewal
+from tests.support import REDIS_URL
+
+pytestmark = pytest.mark.redis
+
+
+@pytest.fixture
+def storage(redis_prefix: str) -> tuple[str, str]:
+    """Only the Redis store in this module."""
+    return "redis", redis_prefix
+
+
+async def key_deadlines(prefix: str) -> dict[str, int]:
+    """Every key under `prefix` with its expiry in ms since the epoch (-1: none)."""
+    client = aioredis.Redis.from_url(REDIS_URL, decode_responses=True)
+    try:
+        keys = [key async for key in client.scan_iter(match=f"{prefix}*")]
+        return {key[len(prefix) :]: await client.pexpiretime(key) for key in keys}
+    finally:
+        await client.aclose()
+
+
+async def test_every_key_expires_with_its_session(
+    backend: Backend, redis_prefix: str, t0: float
+) -> None:
+    store = backend.store
+    short = issue(t0, user_id="alice", access_ttl=60, refresh_ttl=None, lifetime=3600)
+    long = issue(t0, user_id="alice", access_ttl=60, refresh_ttl=600, lifetime=3600)
+    idle = issue(t0, user_id="bob", access_ttl=600, refresh_ttl=900, idle_timeout=100)
+    for one in (short, long, idle):
+        await store.create(one.session)
+    assert (await store.authenticate(idle.access_hash, IP, t0 + 50, "")).outcome is AuthOutcome.ok
+    request, new_access, new_refresh = renewal(long, t0 + 10)
+    assert (await store.rotate(request)).outcome is RotateOutcome.ok
+    await store.record_login_failure([FailureCounter("ip:a", 1, 60, 300)], t0)  # locks
+    await store.record_login_failure([FailureCounter("ip:b", 5, 60, 300)], t0)  # counts
+
+    deadlines = await key_deadlines(redis_prefix)
+    assert all(at > 0 for at in deadlines.values()), deadlines  # no key lives for ever
+
+    def ms(at: float) -> int:
+        return math.ceil(at * 1000)
+
+    long_end = ms(t0 + 10 + 600)  # the rotated refresh token's expiry
+    idle_end = ms(t0 + 50 + 100)  # last use + idle timeout
+    assert deadlines[f"s:{short.id}"] == ms(t0 + 60)
+    assert deadlines[f"t:{short.access_hash}"] == ms(t0 + 60)
+    assert deadlines[f"s:{long.id}"] == long_end
+    assert deadlines[f"t:{new_access}"] == long_end
+    assert deadlines[f"r:{new_refresh}"] == long_end
+    assert deadlines[f"ru:{long.refresh_hash}"] == ms(t0 + 3600)  # reuse detection
+    assert f"t:{long.access_hash}" not in deadlines
+    assert deadlines[f"s:{idle.id}"] == idle_end
+    assert deadlines[f"r:{idle.refresh_hash}"] == idle_end
+    assert deadlines["u:alice"] == long_end
+    assert deadlines["u:bob"] == idle_end
+    assert deadlines["a"] == deadlines["e"] == long_end
+    assert deadlines["lk:ip:a"] == ms(t0 + 300)
+    assert deadlines["lf:ip:b"] == ms(t0 + 60)
+    assert "lf:ip:a" not in deadlines
+
+
+async def test_sweep_empties_the_indexes(backend: Backend, redis_prefix: str, t0: float) -> None:
+    live = issue(t0, user_id="alice")
+    dead = [issue(t0, user_id=user, access_ttl=10, refresh_ttl=None) for user in ("alice", "bob")]
+    for one in (live, *dead):
+        await backend.store.create(one.session)
+    assert await backend.store.sweep(t0 + 20) == 2
+    client = aioredis.Redis.from_url(REDIS_URL, decode_responses=True)
+    try:
+        assert await client.zrange(f"{redis_prefix}a", 0, -1) == [live.id]
+        assert await client.zrange(f"{redis_prefix}e", 0, -1) == [f"{live.id}|alice"]
+        assert await client.zrange(f"{redis_prefix}u:alice", 0, -1) == [live.id]
+        assert await client.exists(f"{redis_prefix}u:bob") == 0
+        assert set(await key_deadlines(redis_prefix)) == {
+            f"s:{live.id}",
+            f"t:{live.access_hash}",
+            f"r:{live.refresh_hash}",
+            "a",
+            "e",
+            "u:alice",
+        }
+    finally:
+        await client.aclose()
+
+
+async def test_index_members_of_expired_sessions_are_dropped_when_listing(
+    backend: Backend, redis_prefix: str, t0: float
+) -> None:
+    gone, kept = issue(t0, user_id="alice"), issue(t0 + 1, user_id="alice")
+    for one in (gone, kept):
+        await backend.store.create(one.session)
+    client = aioredis.Redis.from_url(REDIS_URL, decode_responses=True)
+    try:
+        # As if Redis had expired the session hash before any sweep ran.
+        await client.delete(f"{redis_prefix}s:{gone.id}")
+        page = await backend.store.list_sessions("alice", t0 + 2, limit=10, cursor=None)
+        assert [info.id for info in page.items] == [kept.id]
+        assert await client.zscore(f"{redis_prefix}u:alice", gone.id) is None
+        assert await client.zscore(f"{redis_prefix}u:alice", kept.id) is not None
+    finally:
+        await client.aclose()
+
+
+def test_repr_shows_no_url_or_password() -> None:
+    store = RedisSessionStore("redis://:hunter2-secret@127.0.0.1:6379/0", prefix="sr:")
+    assert "hunter2" not in repr(store)
+    assert "127.0.0.1" not in repr(store)
+
+
+async def test_authenticate_is_one_script_call(private_redis: PrivateRedis, t0: float) -> None:
+    store = RedisSessionStore(private_redis.url, prefix="sr:")
+    raw = aioredis.Redis.from_url(private_redis.url, decode_responses=True)
+    try:
+        issued = issue(t0)
+        await store.create(issued.session)
+        await store.authenticate(issued.access_hash, IP, t0 + 1, "")  # connection set up
+        async with asyncio.timeout(10), raw.monitor() as monitor:
+            result = await store.authenticate(issued.access_hash, IP, t0 + 2, "")
+            await raw.echo("end of test")  # on another connection than the monitor's
+            seen: list[tuple[str, str]] = []
+            while True:
+                command = await monitor.next_command()
+                if command["command"] == "ECHO end of test":
+                    marker = command["client_port"]
+                    break
+                if command["client_type"] != "lua":  # not the commands inside the script
+                    seen.append((command["client_port"], command["command"].split()[0]))
+        assert result.outcome is AuthOutcome.ok
+        assert [name for port, name in seen if port != marker] == ["EVALSHA"]
+    finally:
+        await store.close()
+        await raw.aclose()
+
+
+async def test_scripts_are_reloaded_after_the_cache_is_flushed(
+    private_redis: PrivateRedis, t0: float
+) -> None:
+    store = RedisSessionStore(private_redis.url, prefix="sr:")
+    raw = aioredis.Redis.from_url(private_redis.url)
+    try:
+        issued = issue(t0)
+        await store.create(issued.session)
+        await raw.script_flush()  # as after a restart or a failover
+        result = await store.authenticate(issued.access_hash, IP, t0 + 1, "")
+        assert result.outcome is AuthOutcome.ok
+    finally:
+        await store.close()
+        await raw.aclose()
