@@ -8,12 +8,14 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
 from strongroom.errors import InvalidInput, OAuthError, StrongroomError
 from strongroom.http.context import SCOPE_KEY, RequestContext
 from strongroom.http.responses import JsonResponse, error_body
+from strongroom.sessions.store import StoreUnavailable
 
 log = logging.getLogger("strongroom.errors")
 
@@ -97,6 +99,37 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     )
 
 
+async def _store_unavailable(request: Request, exc: Exception) -> Response:
+    _note(request, "session_store_unavailable")
+    log.warning("session store unavailable on %s %s", request.method, request.url.path)
+    return JsonResponse(
+        error_body("the session store is unavailable", "session_store_unavailable"),
+        status_code=503,
+        headers={"Retry-After": "5"},
+    )
+
+
+async def _database_unavailable(request: Request, exc: Exception) -> Response:
+    if (
+        not isinstance(exc, DBAPIError)
+        or (not exc.connection_invalidated
+        and not isinstance(exc, OperationalError | InterfaceError))
+    ):
+        return await _unexpected(request, exc)
+    _note(request, "database_unavailable")
+    log.warning(
+        "database unavailable on %s %s: %s",
+        request.method,
+        request.url.path,
+        type(exc.orig).__name__,
+    )
+    return JsonResponse(
+        error_body("the database is unavailable", "database_unavailable"),
+        status_code=503,
+        headers={"Retry-After": "5"},
+    )
+
+
 async def _unexpected(request: Request, exc: Exception) -> Response:
     _note(request, "internal_error")
     log.error(
@@ -110,4 +143,6 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(OAuthError, _oauth_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(StoreUnavailable, _store_unavailable)
+    app.add_exception_handler(DBAPIError, _database_unavailable)
     app.add_exception_handler(Exception, _unexpected)

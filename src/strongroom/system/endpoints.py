@@ -1,7 +1,176 @@
-"""HTTP routes of the system domain."""
+"""System endpoints: runtime settings (admins write, auditors read), key rotation, seal."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import json
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+
+from strongroom.auth.dependencies import AdminPrincipal, ServicesDep, SystemReader
+from strongroom.barrier.service import WrongRootKey
+from strongroom.crypto import RootKey
+from strongroom.errors import BadRequest, Conflict, Forbidden, InvalidInput
+from strongroom.http.context import get_context
+from strongroom.system.schemas import (
+    AuthUpdate,
+    HistoryItem,
+    HistoryPage,
+    Rotated,
+    SealStatus,
+    SecurityUpdate,
+    SettingOut,
+    SettingSet,
+    SettingsOut,
+    UnsealRequest,
+)
+from strongroom.system.service import SettingsService
+from strongroom.users.schemas import rfc3339
 
 router = APIRouter(tags=["system"])
+
+
+def _sensitive(request: Request) -> str:
+    ctx = get_context(request)
+    ctx.sensitive = True
+    return ctx.request_id
+
+
+@router.get("/sys/settings", response_model=SettingsOut)
+async def list_settings(
+    request: Request, _reader: SystemReader, services: ServicesDep
+) -> SettingsOut:
+    """Every runtime setting with its value, default, type, group, bounds and last change.
+    Values of secret-typed settings are masked."""
+    _sensitive(request)
+    return SettingsOut(settings=[SettingOut.of(v) for v in await SettingsService(services).all()])
+
+
+@router.get("/sys/settings/history", response_model=HistoryPage)
+async def settings_history(
+    request: Request,
+    _reader: SystemReader,
+    services: ServicesDep,
+    key: Annotated[str | None, Query(max_length=200)] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    cursor: Annotated[str | None, Query(max_length=20, pattern=r"^[0-9]+$")] = None,
+) -> HistoryPage:
+    """Who changed which setting when, newest first; secret values masked."""
+    _sensitive(request)
+    entries = await SettingsService(services).history(
+        key, int(cursor) if cursor else None, limit + 1
+    )
+    page = entries[:limit]
+    return HistoryPage(
+        items=[
+            HistoryItem(
+                id=e.id,
+                key=e.key,
+                old_value=json.loads(e.old_value) if e.old_value else None,
+                new_value=json.loads(e.new_value) if e.new_value else None,
+                changed_at=rfc3339(e.changed_at) or "",
+                changed_by=e.changed_by,
+                request_id=e.request_id,
+            )
+            for e in page
+        ],
+        next_cursor=str(page[-1].id) if len(entries) > limit else None,
+    )
+
+
+@router.get("/sys/setting/{setting_key}", response_model=SettingOut)
+async def get_setting(
+    setting_key: str, request: Request, _reader: SystemReader, services: ServicesDep
+) -> SettingOut:
+    """One setting; 404 for an unknown key."""
+    _sensitive(request)
+    return SettingOut.of(await SettingsService(services).one(setting_key))
+
+
+@router.post("/sys/setting", response_model=SettingOut)
+async def set_setting(
+    body: SettingSet, request: Request, admin: AdminPrincipal, services: ServicesDep
+) -> SettingOut:
+    """Set one known setting (validated by its type and bounds, and with the rest of the
+    configuration) or a free `custom.*` key. Unknown keys: 422 listing the valid ones."""
+    request_id = _sensitive(request)
+    view = await SettingsService(services).set_one(body.key, body.value, admin.username, request_id)
+    return SettingOut.of(view)
+
+
+async def _update_group(
+    group: str, changes: dict[str, object], request: Request, actor: str, services: ServicesDep
+) -> SettingsOut:
+    request_id = _sensitive(request)
+    if not changes:
+        raise InvalidInput(f"name at least one {group} setting to change", loc=("body",))
+    views = await SettingsService(services).update_group(group, changes, actor, request_id)
+    return SettingsOut(settings=[SettingOut.of(v) for v in views])
+
+
+@router.post("/sys/security", response_model=SettingsOut)
+async def update_security(
+    body: SecurityUpdate,  # type: ignore[valid-type]
+    request: Request,
+    admin: AdminPrincipal,
+    services: ServicesDep,
+) -> SettingsOut:
+    """Change any part of the security policy at once: token TTLs, idle timeout, lifetime, IP
+    binding, max uses, one-time tokens, HTTPS, trusted proxies, lock-out, password length.
+    Validated as a whole (e.g. access TTL <= refresh TTL <= maximum lifetime); all or nothing."""
+    changes = body.model_dump(exclude_unset=True)  # type: ignore[attr-defined]
+    return await _update_group("security", changes, request, admin.username, services)
+
+
+@router.post("/sys/auth", response_model=SettingsOut)
+async def update_auth(
+    body: AuthUpdate,  # type: ignore[valid-type]
+    request: Request,
+    admin: AdminPrincipal,
+    services: ServicesDep,
+) -> SettingsOut:
+    """Change any part of the auth configuration at once: password login, registration and
+    default role, GitHub login (organization, URLs, team and user role maps, OAuth client).
+    Validated as a whole; all or nothing."""
+    changes = body.model_dump(exclude_unset=True)  # type: ignore[attr-defined]
+    return await _update_group("auth", changes, request, admin.username, services)
+
+
+@router.post("/sys/rotate", response_model=Rotated)
+async def rotate_key(request: Request, _admin: AdminPrincipal, services: ServicesDep) -> Rotated:
+    """Add a data-key version: new writes use it, every older version stays readable."""
+    _sensitive(request)
+    version = await services.barrier.rotate()
+    await services.runtime.changed()
+    return Rotated(data_key_version=version)
+
+
+@router.post("/sys/seal", response_model=SealStatus)
+async def seal(request: Request, _admin: AdminPrincipal, services: ServicesDep) -> SealStatus:
+    """Seal this node (only with seal=manual): it forgets the root key and answers 503 to
+    everything that needs a secret until it is unsealed again."""
+    _sensitive(request)
+    if services.config.seal.value != "manual":
+        raise Conflict("only a node started with seal=manual can be sealed over the API")
+    services.barrier.seal()
+    return SealStatus(sealed=True)
+
+
+@router.post("/sys/unseal", response_model=SealStatus)
+async def unseal(body: UnsealRequest, request: Request, services: ServicesDep) -> SealStatus:
+    """Give a sealed node (seal=manual) its root key. The key is the credential: no token."""
+    get_context(request).sensitive = True
+    if not services.barrier.sealed:
+        return SealStatus(sealed=False)
+    if services.config.seal.value != "manual":
+        raise Forbidden("this node takes its root key from its configuration")
+    try:
+        root = RootKey.decode(body.key)
+    except ValueError as exc:
+        raise BadRequest(str(exc), code="invalid_key") from None
+    try:
+        await services.barrier.unseal(root)
+    except WrongRootKey:
+        raise BadRequest("that is not this cluster's root key", code="invalid_key") from None
+    await services.runtime.reload(await services.store.get_epoch())
+    return SealStatus(sealed=False)
