@@ -1,10 +1,45 @@
-"""Writes the audit record of a request before its response starts."""
+"""Writes the audit record of a request before its response starts.
+
+Pure ASGI, inside the transport guard (which made the request context). Requests that
+authenticated (`ctx.principal`) or failed to (`ctx.auth_failed`) get one record, written when
+the app sends `http.response.start` and before that message goes on. If no sink could store
+it and the request is sensitive (`is_sensitive_path`, or `ctx.sensitive` set by the route),
+the client gets 503 `audit_unavailable` instead and not one byte of the original response.
+When every sink is already known broken, sensitive requests are refused before they run
+(see `strongroom.audit.log`). Other requests are unaffected: the health check always answers.
+"""
 
 from __future__ import annotations
 
-from starlette.types import ASGIApp, Receive, Scope, Send
+import orjson
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from strongroom.audit.log import AuditLog
+from strongroom.audit.record import is_sensitive_path, now, request_record
+from strongroom.http.context import SCOPE_KEY, RequestContext
 from strongroom.services import ServicesHolder
+
+_UNAVAILABLE_BODY = orjson.dumps(
+    {
+        "detail": "the audit log cannot be written, so this request is refused; retry later",
+        "code": "audit_unavailable",
+    }
+)
+_UNAVAILABLE_START: Message = {
+    "type": "http.response.start",
+    "status": 503,
+    "headers": [
+        (b"content-type", b"application/json"),
+        (b"content-length", str(len(_UNAVAILABLE_BODY)).encode()),
+        (b"retry-after", b"5"),
+    ],
+}
+
+
+async def send_unavailable(send: Send) -> None:
+    # A fresh dict for each response: the transport guard adds headers to the message.
+    await send({**_UNAVAILABLE_START, "headers": list(_UNAVAILABLE_START["headers"])})
+    await send({"type": "http.response.body", "body": _UNAVAILABLE_BODY})
 
 
 class AuditMiddleware:
@@ -13,4 +48,67 @@ class AuditMiddleware:
         self.holder = holder
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        await self.app(scope, receive, send)
+        services = self.holder.services
+        ctx: RequestContext | None = scope.get(SCOPE_KEY)
+        if scope["type"] != "http" or services is None or ctx is None:
+            await self.app(scope, receive, send)
+            return
+        audit = services.audit
+        sensitive = is_sensitive_path(scope["path"])
+        if sensitive and not audit.healthy and not await audit.probe():
+            await send_unavailable(send)
+            return
+        await _AuditedExchange(scope, ctx, audit, send, sensitive).run(self.app, receive)
+
+
+class _AuditedExchange:
+    """One request's passage: records at response start, withholds a refused response."""
+
+    __slots__ = ("audit", "blocked", "ctx", "scope", "send", "sensitive", "started")
+
+    def __init__(
+        self, scope: Scope, ctx: RequestContext, audit: AuditLog, send: Send, sensitive: bool
+    ) -> None:
+        self.scope = scope
+        self.ctx = ctx
+        self.audit = audit
+        self.send = send
+        self.sensitive = sensitive
+        self.started = False
+        self.blocked = False
+
+    async def run(self, app: ASGIApp, receive: Receive) -> None:
+        # The outermost Starlette layer answers 500 for an exception that escapes the app,
+        # outside this middleware: record it here as a 500, and a request that ends with no
+        # response at all (the client went away) with a null status.
+        status: int | None = None
+        try:
+            await app(self.scope, receive, self.send_message)
+        except Exception:
+            status = 500
+            self.ctx.error_code = self.ctx.error_code or "internal_error"
+            raise
+        finally:
+            if not self.started:
+                await self._record(status)
+
+    def _needs_record(self) -> bool:
+        return self.ctx.principal is not None or self.ctx.auth_failed
+
+    async def send_message(self, message: Message) -> None:
+        if message["type"] == "http.response.start" and not self.started:
+            self.started = True
+            recorded = await self._record(message["status"])
+            if not recorded and (self.sensitive or self.ctx.sensitive):
+                self.blocked = True
+                await send_unavailable(self.send)
+                return
+        elif self.blocked:
+            return  # the original response never leaves
+        await self.send(message)
+
+    async def _record(self, status: int | None) -> bool:
+        """True when the record is stored, or the request needs none."""
+        if not self._needs_record():
+            return True
+        return await self.audit.write(request_record(self.scope, self.ctx, status, now()))

@@ -1,8 +1,19 @@
+"""The `audit_records` table of the database sink.
+
+The whole record is kept as written (`record`, JSON); a few members are copied into indexed
+columns so that `GET /api/v1/audit` can filter without parsing JSON in SQL. `username` is the
+principal's user, or the username a failed login attempted; `status` and `outcome` are null for
+gap records.
+"""
+
 from __future__ import annotations
 
 from sqlalchemy import BigInteger, Column, Float, Integer, String, Table, Text
 
 from strongroom.db.base import metadata
+
+USERNAME_LENGTH = 64
+PATH_LENGTH = 512
 
 audit_records = Table(
     "audit_records",
@@ -12,10 +23,9 @@ audit_records = Table(
     ),
     Column("time", Float, nullable=False, index=True),
     Column("request_id", String(64), nullable=True),
-    Column("username", String(64), nullable=True, index=True),
-    Column("path", String(512), nullable=True, index=True),
-    Column("status", Integer, nullable=False),
-    Column("outcome", String(16), nullable=False),
-    # The whole record as written to the file sinks (JSON).
+    Column("username", String(USERNAME_LENGTH), nullable=True, index=True),
+    Column("path", String(PATH_LENGTH), nullable=True, index=True),
+    Column("status", Integer, nullable=True),
+    Column("outcome", String(16), nullable=True),
     Column("record", Text, nullable=False),
 )
