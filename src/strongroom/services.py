@@ -55,6 +55,7 @@ class ServicesHolder:
         return await self.services.runtime.refresh()
 
 
-def get_services(request: Request) -> Services:
+async def get_services(request: Request) -> Services:
+    # async on purpose: FastAPI runs a plain `def` dependency in a thread pool, per request.
     holder: ServicesHolder = request.app.state.holder
     return holder.get()

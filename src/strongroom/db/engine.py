@@ -8,15 +8,19 @@ durable defaults and serialises concurrent migrations of several nodes with an a
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+import sqlite3
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event, text
+import asyncpg
+from sqlalchemy import Select, event, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+
+from strongroom.db.hot import HotQuery, open_sqlite_reader
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 _PG_MIGRATION_LOCK = 0x5354524F  # "STRO"
@@ -27,17 +31,22 @@ class DatabaseUnavailable(Exception):
 
 
 class Database:
-    """Owns the engine. `begin()` is a unit of work: committed on success, else rolled back."""
+    """Owns the engine. `begin()` is a unit of work: committed on success, else rolled back.
+    `hot(select)` prepares a read for the hot path (see db/hot.py)."""
 
     def __init__(self, url: str, *, pool_size: int = 10, echo: bool = False) -> None:
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
+        self._pool_size = pool_size
+        self._sqlite_reader: sqlite3.Connection | None = None
+        self._pg_pool: Any = None
+        self._pg_pool_lock = asyncio.Lock()
         kwargs: dict[str, Any] = {"echo": echo, "hide_parameters": True}
         if self.is_sqlite:
             kwargs["connect_args"] = {"timeout": 30, "check_same_thread": False}
             kwargs["pool_size"] = pool_size
         else:
-            kwargs.update(pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=False)
+            kwargs.update(pool_size=pool_size, max_overflow=pool_size // 2, pool_pre_ping=False)
             kwargs["connect_args"] = {"server_settings": {"application_name": "strongroom"}}
         self.engine: AsyncEngine = create_async_engine(url, **kwargs)
         if self.is_sqlite:
@@ -57,6 +66,13 @@ class Database:
         async with self.engine.connect() as conn:
             yield conn
 
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[AsyncConnection]:
+        """A connection in autocommit mode for single-statement reads: no BEGIN/ROLLBACK round
+        trips around the one query on the hot path."""
+        async with self.engine.connect() as conn:
+            yield await conn.execution_options(isolation_level="AUTOCOMMIT")
+
     async def ping(self) -> bool:
         try:
             async with self.engine.connect() as conn:
@@ -65,7 +81,49 @@ class Database:
         except (SQLAlchemyError, OSError):
             return False
 
+    def hot(self, statement: Select[Any]) -> HotQuery:
+        return HotQuery(self, statement)
+
+    async def fetch_first(self, sql: str, args: list[Any]) -> Sequence[Any] | None:
+        """Run a compiled read on the raw driver; `DatabaseUnavailable` if it cannot."""
+        if self.is_sqlite:
+            try:
+                if self._sqlite_reader is None:
+                    self._sqlite_reader = open_sqlite_reader(self.engine.url.database or "")
+                row: Sequence[Any] | None = self._sqlite_reader.execute(sql, args).fetchone()
+                return row
+            except sqlite3.Error as exc:
+                raise DatabaseUnavailable(type(exc).__name__) from None
+        try:
+            if self._pg_pool is None:
+                await self._open_pg_pool()
+            async with self._pg_pool.acquire() as conn:
+                record: Sequence[Any] | None = await conn.fetchrow(sql, *args)
+                return record
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            raise DatabaseUnavailable(type(exc).__name__) from None
+
+    async def _open_pg_pool(self) -> None:
+        async with self._pg_pool_lock:  # many first requests at once must make one pool
+            if self._pg_pool is None:
+                self._pg_pool = await self._create_pg_pool()
+
+    async def _create_pg_pool(self) -> Any:
+        dsn = self.engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+        return await asyncpg.create_pool(
+            dsn,
+            min_size=1,
+            max_size=max(2, self._pool_size // 2),
+            server_settings={"application_name": "strongroom"},
+        )
+
     async def dispose(self) -> None:
+        if self._sqlite_reader is not None:
+            self._sqlite_reader.close()
+            self._sqlite_reader = None
+        if self._pg_pool is not None:
+            await self._pg_pool.close()
+            self._pg_pool = None
         await self.engine.dispose()
 
     async def migrate(self) -> None:

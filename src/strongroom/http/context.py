@@ -44,6 +44,11 @@ def get_context(request: Request) -> RequestContext:
     return ctx
 
 
+async def context_dependency(request: Request) -> RequestContext:
+    """`get_context` as a FastAPI dependency (async: a plain `def` would cost a thread hop)."""
+    return get_context(request)
+
+
 def _in_networks(address: str, networks: Sequence[Network]) -> bool:
     try:
         ip = ipaddress.ip_address(address)

@@ -12,6 +12,7 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
+from strongroom.db.engine import DatabaseUnavailable
 from strongroom.errors import InvalidInput, OAuthError, StrongroomError
 from strongroom.http.context import SCOPE_KEY, RequestContext
 from strongroom.http.responses import JsonResponse, error_body
@@ -110,18 +111,14 @@ async def _store_unavailable(request: Request, exc: Exception) -> Response:
 
 
 async def _database_unavailable(request: Request, exc: Exception) -> Response:
-    if (
-        not isinstance(exc, DBAPIError)
-        or (not exc.connection_invalidated
-        and not isinstance(exc, OperationalError | InterfaceError))
-    ):
+    broken_connection = isinstance(exc, OperationalError | InterfaceError) or (
+        isinstance(exc, DBAPIError) and exc.connection_invalidated
+    )
+    if not (broken_connection or isinstance(exc, DatabaseUnavailable)):
         return await _unexpected(request, exc)
     _note(request, "database_unavailable")
     log.warning(
-        "database unavailable on %s %s: %s",
-        request.method,
-        request.url.path,
-        type(exc.orig).__name__,
+        "database unavailable on %s %s: %s", request.method, request.url.path, type(exc).__name__
     )
     return JsonResponse(
         error_body("the database is unavailable", "database_unavailable"),
@@ -145,4 +142,5 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(StoreUnavailable, _store_unavailable)
     app.add_exception_handler(DBAPIError, _database_unavailable)
+    app.add_exception_handler(DatabaseUnavailable, _database_unavailable)
     app.add_exception_handler(Exception, _unexpected)

@@ -6,14 +6,16 @@ writer at a time) and on PostgreSQL (row lock, WHERE re-evaluated after the wait
 
 from __future__ import annotations
 
+import contextlib
 import secrets
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
+from dataclasses import replace
 from typing import Any
 
 from sqlalchemy import (
-    Row,
     and_,
+    bindparam,
     case,
     delete,
     func,
@@ -29,6 +31,7 @@ from sqlalchemy.exc import InterfaceError as SAInterfaceError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from strongroom.db import Database
+from strongroom.db.engine import DatabaseUnavailable
 from strongroom.sessions.models import login_failures, sessions, store_meta, used_refresh_tokens
 from strongroom.sessions.records import (
     decode_cursor,
@@ -49,6 +52,7 @@ from strongroom.sessions.store import (
     SessionPage,
     StoreUnavailable,
 )
+from strongroom.sessions.touches import Touch, TouchBuffer
 
 _INFO = [
     sessions.c.id,
@@ -74,8 +78,13 @@ _INFO = [
 _EPOCH = "epoch"
 
 
-def _info(row: Row[Any]) -> SessionInfo:
-    return SessionInfo(*row)  # type: ignore[call-arg]
+_ONE_TIME = _INFO.index(sessions.c.one_time)
+
+
+def _info(row: Any) -> SessionInfo:
+    values = list(row[: len(_INFO)])
+    values[_ONE_TIME] = bool(values[_ONE_TIME])  # raw SQLite reads give 0/1
+    return SessionInfo(*values)
 
 
 def _not_idle(now: float) -> Any:
@@ -97,9 +106,23 @@ class DatabaseSessionStore:
             select(store_meta.c.value).where(store_meta.c.name == _EPOCH).scalar_subquery()
         )
         self._epoch_query = select(func.coalesce(self._epoch_subquery, "").label("epoch"))
+        self._auth_query = db.hot(
+            select(*_INFO, func.coalesce(self._epoch_subquery, "").label("epoch")).where(
+                sessions.c.access_hash == bindparam("hash")
+            )
+        )
+        self._touches = TouchBuffer(self._write_touches)
 
     def __repr__(self) -> str:
         return "DatabaseSessionStore()"
+
+    @asynccontextmanager
+    async def _read(self) -> AsyncIterator[AsyncConnection]:
+        try:
+            async with self._db.read() as conn:
+                yield conn
+        except (OperationalError, SAInterfaceError, OSError) as exc:
+            raise StoreUnavailable(type(exc).__name__) from None
 
     @asynccontextmanager
     async def _begin(self) -> AsyncIterator[AsyncConnection]:
@@ -141,6 +164,46 @@ class DatabaseSessionStore:
     async def authenticate(
         self, access_hash: str, client_ip: str | None, now: float, epoch: str
     ) -> AuthResult:
+        # One read decides for an unlimited session (uses are counted in memory, see
+        # touches.py); only sessions with max_uses pay for an atomic UPDATE.
+        try:
+            row = await self._auth_query.first(hash=access_hash)
+        except DatabaseUnavailable as exc:
+            raise StoreUnavailable(str(exc)) from None
+        if row is None:
+            async with self._read() as conn:
+                return await self._why_not(conn, access_hash, client_ip, now, epoch)
+        if row[-1] != epoch:
+            return AuthResult(AuthOutcome.stale, None, row[-1])
+        stored = _info(row)
+        info = self._with_pending(stored)
+        if token_expired(info, info.access_expires_at, now):
+            return AuthResult(AuthOutcome.expired)
+        if info.bound_ip is not None and info.bound_ip != client_ip:
+            return AuthResult(AuthOutcome.ip_mismatch)
+        if info.max_uses is not None:
+            return await self._consume_counted(access_hash, client_ip, now, epoch)
+        touch = self._touches.add(info.id, now)
+        if self._touches.due(now):
+            with contextlib.suppress(StoreUnavailable):  # counts stay pending; next second
+                await self.flush()
+        return AuthResult(
+            AuthOutcome.ok, replace(stored, uses=stored.uses + touch.uses, last_used_at=now), epoch
+        )
+
+    def _with_pending(self, info: SessionInfo) -> SessionInfo:
+        touch = self._touches.pending(info.id)
+        if touch is None:
+            return info
+        return replace(
+            info,
+            uses=info.uses + touch.uses,
+            last_used_at=max(info.last_used_at, touch.last_used_at),
+        )
+
+    async def _consume_counted(
+        self, access_hash: str, client_ip: str | None, now: float, epoch: str
+    ) -> AuthResult:
         epoch_value = func.coalesce(self._epoch_subquery, "")
         statement = (
             update(sessions)
@@ -150,7 +213,7 @@ class DatabaseSessionStore:
                 sessions.c.max_expires_at > now,
                 _not_idle(now),
                 or_(sessions.c.bound_ip.is_(None), sessions.c.bound_ip == client_ip),
-                or_(sessions.c.max_uses.is_(None), sessions.c.uses < sessions.c.max_uses),
+                sessions.c.uses < sessions.c.max_uses,
                 epoch_value == epoch,
             )
             .values(uses=sessions.c.uses + 1, last_used_at=now)
@@ -164,6 +227,22 @@ class DatabaseSessionStore:
                     await conn.execute(delete(sessions).where(sessions.c.id == info.id))
                 return AuthResult(AuthOutcome.ok, info, epoch)
             return await self._why_not(conn, access_hash, client_ip, now, epoch)
+
+    async def _write_touches(self, batch: dict[str, Touch]) -> None:
+        statement = (
+            update(sessions)
+            .where(sessions.c.id == bindparam("sid"))
+            .values(
+                uses=sessions.c.uses + bindparam("n"),
+                last_used_at=case(
+                    (sessions.c.last_used_at < bindparam("t"), bindparam("t")),
+                    else_=sessions.c.last_used_at,
+                ),
+            )
+        )
+        params = [{"sid": sid, "n": t.uses, "t": t.last_used_at} for sid, t in batch.items()]
+        async with self._begin() as conn:
+            await conn.execute(statement, params)
 
     async def _why_not(
         self, conn: AsyncConnection, access_hash: str, client_ip: str | None, now: float, epoch: str
@@ -188,6 +267,7 @@ class DatabaseSessionStore:
         return AuthResult(AuthOutcome.invalid)
 
     async def peek_refresh(self, refresh_hash: str, now: float) -> SessionInfo | None:
+        await self.flush()  # the idle check below must see this node's uses
         async with self._begin() as conn:
             row = (
                 await conn.execute(
@@ -225,6 +305,7 @@ class DatabaseSessionStore:
             .values(**values)
             .returning(*_INFO)
         )
+        await self.flush()  # the idle check below must see this node's uses
         async with self._begin() as conn:
             row = (await conn.execute(statement)).first()
             if row is not None:
@@ -265,6 +346,7 @@ class DatabaseSessionStore:
         return RotateResult(RotateOutcome.invalid)
 
     async def lookup(self, access_hash: str, now: float) -> SessionInfo | None:
+        await self.flush()  # the idle check below must see this node's uses
         async with self._begin() as conn:
             row = (
                 await conn.execute(
@@ -316,6 +398,7 @@ class DatabaseSessionStore:
         return int(result.rowcount)
 
     async def get_session(self, session_id: str, now: float) -> SessionInfo | None:
+        await self.flush()
         async with self._begin() as conn:
             row = (await conn.execute(select(*_INFO).where(sessions.c.id == session_id))).first()
         if row is None:
@@ -338,6 +421,7 @@ class DatabaseSessionStore:
         if after is not None:
             query = query.where(tuple_(sessions.c.created_at, sessions.c.id) > tuple_(*after))
         items: list[SessionInfo] = []
+        await self.flush()
         async with self._begin() as conn:
             # Dead rows not yet swept are skipped here; fetch on until one live session more
             # than the page holds is found (there is a next page) or the rows run out.
@@ -464,5 +548,14 @@ class DatabaseSessionStore:
     async def ping(self) -> bool:
         return await self._db.ping()
 
+    async def flush(self) -> None:
+        """Write this node's pending use counts now (listings call it to be exact here)."""
+        try:
+            await self._touches.flush()
+        except (OperationalError, SAInterfaceError, OSError) as exc:
+            raise StoreUnavailable(type(exc).__name__) from None
+
     async def close(self) -> None:
+        with contextlib.suppress(Exception):
+            await self._touches.close()
         return None

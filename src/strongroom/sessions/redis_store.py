@@ -364,6 +364,9 @@ class RedisSessionStore:
             await self._redis.set(self._key("epoch"), epoch)
         return epoch
 
+    async def flush(self) -> None:
+        """Nothing to write: Redis counts every use in place."""
+
     async def sweep(self, now: float) -> int:
         removed = 0
         with _available():

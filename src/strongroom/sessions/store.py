@@ -203,6 +203,12 @@ class SessionStore(Protocol):
         """Set a new random epoch and return it."""
         ...
 
+    async def flush(self) -> None:
+        """Make every use this node counted visible to all nodes. The database store counts
+        the uses of unlimited sessions in memory and writes them once a second; Redis counts
+        every use in place, so for it this does nothing."""
+        ...
+
     async def sweep(self, now: float) -> int:
         """Remove what has expired; safe to run on every node at once. Returns rows removed."""
         ...

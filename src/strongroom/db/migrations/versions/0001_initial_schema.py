@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-25 11:26:06.130761
+Create Date: 2026-11-25 11:37:42.260007
 """
 
 from __future__ import annotations
@@ -30,8 +30,8 @@ def upgrade() -> None:
         sa.Column("request_id", sa.String(length=64), nullable=True),
         sa.Column("username", sa.String(length=64), nullable=True),
         sa.Column("path", sa.String(length=512), nullable=True),
-        sa.Column("status", sa.Integer(), nullable=False),
-        sa.Column("outcome", sa.String(length=16), nullable=False),
+        sa.Column("status", sa.Integer(), nullable=True),
+        sa.Column("outcome", sa.String(length=16), nullable=True),
         sa.Column("record", sa.Text(), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_audit_records")),
     )
@@ -70,7 +70,11 @@ def upgrade() -> None:
         "secrets",
         sa.Column("id", sa.String(length=36), nullable=False),
         sa.Column("path", sa.String(length=512), nullable=False),
-        sa.Column("path_key", sa.String(length=512), nullable=True),
+        sa.Column(
+            "path_key",
+            sa.String(length=512).with_variant(sa.String(length=512, collation="C"), "postgresql"),
+            nullable=True,
+        ),
         sa.Column("current_version", sa.Integer(), nullable=False),
         sa.Column("metadata", sa.Text(), nullable=False),
         sa.Column("max_reads", sa.Integer(), nullable=True),
@@ -87,7 +91,6 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("secrets", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_secrets_expires_at"), ["expires_at"], unique=False)
-        batch_op.create_index(batch_op.f("ix_secrets_path"), ["path"], unique=False)
 
     op.create_table(
         "sessions",
@@ -249,7 +252,6 @@ def downgrade() -> None:
 
     op.drop_table("sessions")
     with op.batch_alter_table("secrets", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_secrets_path"))
         batch_op.drop_index(batch_op.f("ix_secrets_expires_at"))
 
     op.drop_table("secrets")
