@@ -92,6 +92,11 @@ class Config(BaseSettings):
     audit_database: bool = Field(
         False, description="Also write audit records to the database (enables GET /api/v1/audit)."
     )
+    audit_disable: bool = Field(
+        False,
+        description="Write no audit records at all. Only for measuring the cost of auditing; "
+        "never in production.",
+    )
     log_level: str = Field("info", description="Log level: debug, info, warning, error.")
     log_format: LogFormat = Field(LogFormat.text, description="Log line format: text or json.")
     sweep_interval: float = Field(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 from pathlib import Path
 
 import pytest
@@ -133,3 +134,16 @@ async def test_records_that_json_cannot_encode_are_still_written(tmp_path: Path)
     assert record["user"] == "lone\\ud800surrogate"
     assert record["details"] == {"1": str(2**70)}
     assert verify_file(path).ok
+
+
+async def test_audit_disable_writes_nothing_and_refuses_nothing(
+    make_config: Any, open_api: Any
+) -> None:
+    from tests.support import make_user_session
+
+    config = make_config("sqlite", audit_disable=True)
+    async with open_api(config) as api:
+        token, _ = await make_user_session(api.services, "root", "admin")
+        response = await api.client.get("/api/v1/sys/settings", headers=api.auth(token))
+        assert response.status_code == 200
+    assert not config.resolved_audit_file.exists()

@@ -18,6 +18,9 @@ def make_audit_log(config: Config, db: Database) -> AuditLog:
     strongroom does not run without an audit log: with every sink off this raises
     `ConfigError`, rather than starting a node whose sensitive routes would all answer 503.
     """
+    if config.audit_disable:
+        log.warning("AUDIT IS DISABLED (audit_disable): for benchmarks only, never in production")
+        return AuditLog([], disabled=True)
     sinks: list[AuditSink] = []
     path = config.resolved_audit_file
     if path is not None:

@@ -43,9 +43,11 @@ class _SinkState:
 
 
 class AuditLog:
-    def __init__(self, sinks: Sequence[AuditSink]) -> None:
+    def __init__(self, sinks: Sequence[AuditSink], *, disabled: bool = False) -> None:
         self._states = [_SinkState(sink) for sink in sinks]
         self._failing = 0
+        # Only for measuring what auditing costs (config audit_disable): records go nowhere.
+        self.disabled = disabled
 
     @property
     def sinks(self) -> list[AuditSink]:
@@ -54,10 +56,12 @@ class AuditLog:
     @property
     def healthy(self) -> bool:
         """At least one sink took its last record."""
-        return self._failing < len(self._states)
+        return self.disabled or self._failing < len(self._states)
 
     async def write(self, record: Mapping[str, Any]) -> bool:
         """Write `record` to every sink; True if at least one of them stored it."""
+        if self.disabled:
+            return True
         written = False
         for state in self._states:
             if await self._write_to(state, record):

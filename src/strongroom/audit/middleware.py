@@ -54,6 +54,9 @@ class AuditMiddleware:
             await self.app(scope, receive, send)
             return
         audit = services.audit
+        if audit.disabled:
+            await self.app(scope, receive, send)
+            return
         sensitive = is_sensitive_path(scope["path"])
         if sensitive and not audit.healthy and not await audit.probe():
             await send_unavailable(send)
