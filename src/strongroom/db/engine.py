@@ -75,10 +75,8 @@ class Database:
 
     async def ping(self) -> bool:
         try:
-            async with self.engine.connect() as conn:
-                await conn.execute(text("SELECT 1"))
-            return True
-        except (SQLAlchemyError, OSError):
+            return await self.fetch_first("SELECT 1", []) is not None
+        except (DatabaseUnavailable, SQLAlchemyError, OSError):
             return False
 
     def hot(self, statement: Select[Any]) -> HotQuery:
@@ -114,6 +112,7 @@ class Database:
             dsn,
             min_size=1,
             max_size=max(2, self._pool_size // 2),
+            timeout=5,
             server_settings={"application_name": "strongroom"},
         )
 
