@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import delete, insert, select, update
@@ -63,3 +64,31 @@ def _columns(role: Role) -> dict[str, Any]:
         "rules": json.dumps([rule.as_dict() for rule in role.rules]),
         "builtin": role.builtin,
     }
+
+
+@dataclass(frozen=True, slots=True)
+class RoleRecord:
+    """A role as stored, with its timestamps (built-in roles: their definition from the code)."""
+
+    role: Role
+    created_at: float
+    updated_at: float
+
+
+def _record(row: Any) -> RoleRecord:
+    role = builtin_roles().get(row.name) if row.builtin else None
+    return RoleRecord(role or _role(row), row.created_at, row.updated_at)
+
+
+async def get_role_record(conn: AsyncConnection, name: str) -> RoleRecord | None:
+    row = (await conn.execute(select(roles).where(roles.c.name == name))).first()
+    return _record(row) if row else None
+
+
+async def list_role_records(
+    conn: AsyncConnection, *, after: str | None, limit: int
+) -> list[RoleRecord]:
+    query = select(roles).order_by(roles.c.name).limit(limit)
+    if after is not None:
+        query = query.where(roles.c.name > after)
+    return [_record(row) for row in await conn.execute(query)]

@@ -16,17 +16,24 @@ from sqlalchemy import (
 
 from strongroom.db.base import metadata
 
+# Paths are ASCII (secrets.paths); byte order on PostgreSQL whatever the database's collation,
+# so that prefix ranges and keyset pagination behave as on SQLite (BINARY).
+PathType = String(512).with_variant(String(512, collation="C"), "postgresql")
+
 secrets = Table(
     "secrets",
     metadata,
     Column("id", String(36), primary_key=True),
-    Column("path", String(512), nullable=False, index=True),
-    # Equal to `path` while the secret holds it; NULL once deleted, destroyed or expired and
-    # another secret took the path. Unique, so at most one secret holds a path (NULLs don't clash).
-    Column("path_key", String(512), nullable=True, unique=True),
+    Column("path", String(512), nullable=False),
+    # Equal to `path` while the secret holds it; NULL once deleted, destroyed or expired (the
+    # path is released). Unique, so at most one secret holds a path (NULLs don't clash). The
+    # listing walks this index: only live secrets are in it.
+    Column("path_key", PathType, nullable=True, unique=True),
     Column("current_version", Integer, nullable=False),
+    # JSON object (string -> string); clear text by design, mirrored in secret_metadata.
     Column("metadata", Text, nullable=False, default="{}"),
     Column("max_reads", Integer, nullable=True),
+    # Counted only when max_reads is set: ordinary reads never write.
     Column("reads", Integer, nullable=False, default=0),
     Column("expires_at", Float, nullable=True, index=True),
     Column("deleted_at", Float, nullable=True),
@@ -42,7 +49,7 @@ secret_versions = Table(
     metadata,
     Column("secret_id", String(36), ForeignKey("secrets.id", ondelete="CASCADE"), nullable=False),
     Column("version", Integer, nullable=False),
-    # AES-256-GCM blob (crypto.aead); NULL once destroyed.
+    # AES-256-GCM blob (crypto.aead) bound to "secret:<id>:<version>"; NULL once destroyed.
     Column("ciphertext", LargeBinary, nullable=True),
     Column("value_type", String(8), nullable=False, default="string"),
     Column("created_at", Float, nullable=False),

@@ -1,10 +1,255 @@
-"""Secrets: the domain logic (built out in the secrets issue)."""
+"""Secrets: writes (create, update, delete, undelete, destroy) and the expiry sweeper.
+
+Every value is encrypted by the barrier with associated data `secret:<id>:<version>` (on
+update, inside the transaction that takes the version number), so a ciphertext only ever
+decrypts in its own row. Writers lock the secret row before touching its versions.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
+import orjson
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from strongroom.auth.principal import Principal
+from strongroom.db import now
+from strongroom.db.base import new_id
+from strongroom.errors import Conflict, InvalidInput, NotFound
+from strongroom.http.context import RequestContext
+from strongroom.policy.rules import Capability
+from strongroom.secrets import mutations
+from strongroom.secrets import repository as repo
+from strongroom.secrets.access import require
+from strongroom.secrets.paths import normalize_path
+from strongroom.secrets.schemas import DestroyRequest, SecretCreate, SecretUpdate
+from strongroom.secrets.validation import (
+    binding,
+    check_metadata,
+    encode_value,
+    resolve_ttl,
+    value_type,
+)
 from strongroom.services import Services
+
+SWEEP_BATCH = 500
+SWEEP_MAX_BATCHES = 20
+
+
+@dataclass(frozen=True, slots=True)
+class Written:
+    """The outcome of a write: the secret as it now is."""
+
+    secret: repo.SecretRow
+    version: int
+    metadata: dict[str, str]
+    destroyed_versions: tuple[int, ...] = ()
+
+
+def _expiry(ttl: int | None, at: float) -> float | None:
+    return at + ttl if ttl else None
+
+
+async def create_secret(
+    services: Services, principal: Principal, body: SecretCreate, ctx: RequestContext
+) -> Written:
+    path = normalize_path(body.path)
+    ctx.secret_path = path
+    require(services, principal, Capability.create, path)
+    limits = services.settings.secrets
+    plaintext = encode_value(body.value, limits)
+    metadata = check_metadata(body.metadata or {}, limits)
+    at = now()
+    new = mutations.NewSecret(
+        id=new_id(),
+        path=path,
+        metadata=orjson.dumps(metadata).decode(),
+        max_reads=body.max_reads,
+        expires_at=_expiry(resolve_ttl(body.ttl, limits, use_default=True), at),
+        created_at=at,
+        created_by=principal.username,
+    )
+    ctx.secret_id = new.id
+    ciphertext = services.barrier.encrypt(plaintext, binding(new.id, 1))
+    try:
+        async with services.db.begin() as conn:
+            await mutations.release_stale_holder(conn, path, at)
+            await mutations.insert_secret(conn, new)
+            await mutations.insert_version(
+                conn, new.id, 1, ciphertext, value_type(body.value), at, principal.username
+            )
+            await mutations.replace_metadata(conn, new.id, metadata, fresh=True)
+            secret = await repo.get_secret(conn, new.id)
+    except IntegrityError:
+        raise Conflict(f"a secret already exists at {path!r}", code="path_taken") from None
+    assert secret is not None
+    return Written(secret, 1, metadata)
+
+
+async def _load(
+    services: Services,
+    principal: Principal,
+    secret_id: str,
+    capability: Capability,
+    ctx: RequestContext,
+) -> repo.SecretRow:
+    """The secret, once the caller is known to hold `capability` on its path."""
+    ctx.secret_id = secret_id
+    async with services.db.read() as conn:
+        secret = await repo.get_secret(conn, secret_id)
+    if secret is None:
+        raise NotFound("no secret with this id")
+    ctx.secret_path = secret.path
+    require(services, principal, capability, secret.path)
+    return secret
+
+
+def _why_not_live(secret: repo.SecretRow, at: float) -> NotFound | None:
+    if secret.destroyed:
+        return NotFound("the secret was destroyed")
+    if secret.deleted_at is not None:
+        return NotFound("the secret was deleted")
+    if secret.expires_at is not None and secret.expires_at <= at:
+        return NotFound("the secret has expired")
+    return None
+
+
+async def update_secret(
+    services: Services,
+    principal: Principal,
+    secret_id: str,
+    body: SecretUpdate,
+    ctx: RequestContext,
+) -> Written:
+    """Write a new version (409 when `cas` is not the current version)."""
+    secret = await _load(services, principal, secret_id, Capability.update, ctx)
+    problem = _why_not_live(secret, now())
+    if problem is not None:
+        raise problem
+    limits = services.settings.secrets
+    plaintext = encode_value(body.value, limits)
+    metadata = check_metadata(body.metadata, limits) if body.metadata is not None else None
+    ttl = resolve_ttl(body.ttl, limits, use_default=False)
+    at = now()
+    bump = mutations.Bump(
+        now=at,
+        by=principal.username,
+        cas=body.cas,
+        metadata=orjson.dumps(metadata).decode() if metadata is not None else None,
+        expires_at=_expiry(ttl, at),
+        set_expiry=body.ttl is not None,
+    )
+    async with services.db.begin() as conn:
+        version = await mutations.bump_version(conn, secret_id, bump)
+        if version is None:
+            raise await _why_no_bump(conn, secret_id, body.cas, at)
+        ciphertext = services.barrier.encrypt(plaintext, binding(secret_id, version))
+        await mutations.insert_version(
+            conn, secret_id, version, ciphertext, value_type(body.value), at, principal.username
+        )
+        if metadata is not None:
+            await mutations.replace_metadata(conn, secret_id, metadata, fresh=False)
+        if version > limits.max_versions:
+            await mutations.wipe_versions(conn, secret_id, at, up_to=version - limits.max_versions)
+        updated = await repo.get_secret(conn, secret_id)
+    assert updated is not None
+    return Written(updated, version, orjson.loads(updated.metadata))
+
+
+async def _why_no_bump(
+    conn: AsyncConnection, secret_id: str, cas: int | None, at: float
+) -> NotFound | Conflict:
+    secret = await repo.get_secret(conn, secret_id)
+    if secret is None:
+        return NotFound("no secret with this id")
+    problem = _why_not_live(secret, at)
+    if problem is not None:
+        return problem
+    return Conflict(
+        f"check-and-set failed: the current version is {secret.current_version}, not {cas}",
+        code="cas_mismatch",
+    )
+
+
+async def delete_secret(
+    services: Services, principal: Principal, secret_id: str, ctx: RequestContext
+) -> Written:
+    """Soft delete: unreadable at once, path released, versions kept until destroyed."""
+    secret = await _load(services, principal, secret_id, Capability.delete, ctx)
+    at = now()
+    async with services.db.begin() as conn:
+        if not await mutations.soft_delete(conn, secret_id, at):
+            raise _why_not_live(secret, at) or NotFound("the secret is gone")
+        deleted = await repo.get_secret(conn, secret_id)
+    assert deleted is not None
+    return Written(deleted, deleted.current_version, orjson.loads(deleted.metadata))
+
+
+async def undelete_secret(
+    services: Services, principal: Principal, secret_id: str, ctx: RequestContext
+) -> Written:
+    """Restore a soft-deleted secret; 409 if another secret took its path meanwhile."""
+    secret = await _load(services, principal, secret_id, Capability.delete, ctx)
+    at = now()
+    if secret.destroyed:
+        raise NotFound("the secret was destroyed")
+    if secret.expires_at is not None and secret.expires_at <= at:
+        raise NotFound("the secret has expired")
+    if secret.deleted_at is None:
+        raise Conflict("the secret is not deleted", code="not_deleted")
+    try:
+        async with services.db.begin() as conn:
+            await mutations.release_stale_holder(conn, secret.path, at)
+            if not await mutations.undelete(conn, secret_id, at):
+                raise NotFound("the secret is gone")
+            restored = await repo.get_secret(conn, secret_id)
+    except IntegrityError:
+        raise Conflict(
+            f"another secret now holds {secret.path!r}; delete it first", code="path_taken"
+        ) from None
+    assert restored is not None
+    return Written(restored, restored.current_version, orjson.loads(restored.metadata))
+
+
+async def destroy_secret(
+    services: Services,
+    principal: Principal,
+    secret_id: str,
+    body: DestroyRequest,
+    ctx: RequestContext,
+) -> Written:
+    """Wipe ciphertexts for good; with no versions given (or none left), the secret is gone."""
+    await _load(services, principal, secret_id, Capability.delete, ctx)
+    at = now()
+    async with services.db.begin() as conn:
+        if not await mutations.lock_secret(conn, secret_id, at):
+            raise NotFound("the secret was destroyed")
+        if body.versions is not None:
+            wanted = sorted(set(body.versions))
+            missing = set(wanted) - await repo.existing_versions(conn, secret_id, wanted)
+            if missing:
+                raise InvalidInput(
+                    f"no such version(s): {', '.join(map(str, sorted(missing)))}",
+                    loc=("body", "versions"),
+                )
+            wiped = await mutations.wipe_versions(conn, secret_id, at, versions=wanted)
+        else:
+            wiped = await mutations.wipe_versions(conn, secret_id, at)
+        if body.versions is None or not await mutations.has_ciphertext(conn, secret_id):
+            await mutations.mark_destroyed(conn, secret_id, at)
+        secret = await repo.get_secret(conn, secret_id)
+    assert secret is not None
+    return Written(secret, secret.current_version, orjson.loads(secret.metadata), tuple(wiped))
 
 
 async def sweep_expired_secrets(services: Services, now: float) -> int:
     """Destroy the ciphertexts of expired secrets; safe on every node at once."""
-    return 0
+    total = 0
+    for _ in range(SWEEP_MAX_BATCHES):
+        async with services.db.begin() as conn:
+            swept = await mutations.sweep_expired(conn, now, SWEEP_BATCH)
+        total += swept
+        if swept < SWEEP_BATCH:
+            break
+    return total
