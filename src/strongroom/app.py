@@ -53,6 +53,11 @@ async def start_services(config: Config, *, run_bootstrap: bool) -> Services:
 
 
 async def stop_services(services: Services) -> None:
+    for extra in services.extras.values():
+        # Per-node clients made on first use (e.g. the GitHub HTTP client) close with the node.
+        closer = getattr(extra, "aclose", None)
+        if closer is not None:
+            await closer()
     services.audit.close()
     services.passwords.close()
     await services.store.close()
@@ -118,6 +123,9 @@ def create_app(config: Config, *, run_bootstrap: bool = True) -> FastAPI:
             await stop_services(services)
 
     app = FastAPI(
+        # FastAPI's OpenTelemetry hooks look the tracer provider up on every request;
+        # strongroom leaves tracing to the operator's proxy.
+        telemetry={"tracing": False, "metrics": False, "logs": False},
         title="strongroom",
         version=__version__,
         description="A self-hosted secrets manager: encrypted secrets, revocable sessions, audit.",
