@@ -15,7 +15,7 @@ from fastapi import APIRouter, Body, Depends, Query, Request
 from strongroom.auth.dependencies import CurrentPrincipal, ServicesDep
 from strongroom.barrier.service import Sealed
 from strongroom.errors import NotFound
-from strongroom.http.context import RequestContext, get_context
+from strongroom.http.context import RequestContext, context_dependency, get_context
 from strongroom.http.responses import JsonResponse
 from strongroom.secrets import listing, reading, service
 from strongroom.secrets.schemas import (
@@ -46,7 +46,7 @@ async def secret_route(request: Request, services: ServicesDep) -> None:
 
 
 router = APIRouter(tags=["secrets"], dependencies=[Depends(secret_route)])
-Ctx = Annotated[RequestContext, Depends(get_context)]
+Ctx = Annotated[RequestContext, Depends(context_dependency)]
 
 ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"description": "missing, invalid or expired bearer token"},
