@@ -249,14 +249,17 @@ async def test_a_new_ttl_applies_to_the_next_login(
     assert (await sqlite_api.login("alice"))["expires_in"] == 120
 
 
-def test_readme_settings_table_is_generated_from_the_registry() -> None:
+@pytest.mark.parametrize("table", ["settings-table", "config-table"])
+def test_readme_tables_are_generated_from_the_code(table: str) -> None:
     from pathlib import Path
 
-    from strongroom.system.docs import settings_table
+    from strongroom.system.docs import config_table, settings_table
 
     readme = (Path(__file__).parents[2] / "README.md").read_text()
-    start = readme.index("<!-- settings-table:start -->") + len("<!-- settings-table:start -->")
-    end = readme.index("<!-- settings-table:end -->")
-    assert readme[start:end].strip() == settings_table().strip(), (
-        "README settings table drifted: regenerate with `strongroom settings-table`"
+    start = readme.index(f"<!-- {table}:start -->") + len(f"<!-- {table}:start -->")
+    end = readme.index(f"<!-- {table}:end -->")
+    expected = settings_table() if table == "settings-table" else config_table()
+    assert readme[start:end].strip() == expected.strip(), (
+        f"README {table} drifted: regenerate with `strongroom settings-table"
+        f"{' --config' if table == 'config-table' else ''}`"
     )

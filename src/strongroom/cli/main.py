@@ -62,7 +62,12 @@ def build_parser() -> argparse.ArgumentParser:
     verify = audit_commands.add_parser("verify", help="verify the hash chain of an audit log file")
     verify.add_argument("file", type=Path, help="the audit log file (JSON lines)")
 
-    commands.add_parser("settings-table", help="print the runtime settings as a Markdown table")
+    tables = commands.add_parser(
+        "settings-table", help="print the runtime settings (or --config options) as Markdown"
+    )
+    tables.add_argument(
+        "--config", action="store_true", help="the node configuration options instead"
+    )
     return parser
 
 
@@ -83,9 +88,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             return verify_command(args.file)
         if args.command == "settings-table":
-            from strongroom.system.docs import settings_table
+            from strongroom.system.docs import config_table, settings_table
 
-            sys.stdout.write(settings_table())
+            sys.stdout.write(config_table() if args.config else settings_table())
             return 0
     except ConfigError as exc:
         sys.stderr.write(f"strongroom: error: {exc}\n")

@@ -40,3 +40,23 @@ def settings_table() -> str:
             f"| {spec.description} |"
         )
     return "\n".join(lines) + "\n"
+
+
+def config_table() -> str:
+    """The node configuration (flags, environment variables, TOML keys) as a Markdown table."""
+    from pydantic import SecretStr
+
+    from strongroom.config import Config
+
+    lines = ["| option | environment | default | description |", "|---|---|---|---|"]
+    for name, info in Config.model_fields.items():
+        default = info.default
+        if default is None or isinstance(default, SecretStr):
+            shown = "(unset)"
+        elif default == "":
+            shown = "(empty)"
+        else:
+            shown = f"`{getattr(default, 'value', default)}`"
+        flag = "--" + name.replace("_", "-")
+        lines.append(f"| `{flag}` | `STRONGROOM_{name.upper()}` | {shown} | {info.description} |")
+    return "\n".join(lines) + "\n"
