@@ -1,17 +1,24 @@
-"""Regenerate the README tables between their markers: .venv/bin/python scripts/fill_readme_tables.py"""
+"""Regenerate the README's tables between their markers.
+
+    .venv/bin/python scripts/fill_readme_tables.py
+"""
+
+from __future__ import annotations
 
 import re
-import sys
+from pathlib import Path
 
-sys.path.insert(0, "src")
 from strongroom.system.docs import config_table, settings_table
 
-text = open("README.md").read()
-for name, table in (("config-table", config_table()), ("settings-table", settings_table())):
-    text = re.sub(
-        rf"(<!-- {name}:start -->\n).*?(<!-- {name}:end -->)",
-        lambda m: m.group(1) + table + m.group(2),
-        text,
-        flags=re.S,
-    )
-open("README.md", "w").write(text)
+README = Path(__file__).parents[1] / "README.md"
+
+
+def fill(text: str, name: str, table: str) -> str:
+    pattern = re.compile(rf"(<!-- {name}:start -->\n).*?(<!-- {name}:end -->)", re.S)
+    return pattern.sub(lambda match: match.group(1) + table + match.group(2), text)
+
+
+text = README.read_text()
+text = fill(text, "config-table", config_table())
+text = fill(text, "settings-table", settings_table())
+README.write_text(text)
