@@ -196,6 +196,33 @@ async def make_user_session(
     return access, refresh
 
 
+async def make_session_in_store(db: Any, store: Any, username: str) -> str:
+    """An access token for `username`, written straight into a server's session table (a
+    test process next to a real server on the embedded default)."""
+    async with db.connect() as conn:
+        user = await users_repo.get_by_username(conn, username)
+    assert user is not None, username
+    access = new_token(ACCESS_PREFIX)
+    stamp = now()
+    await store.create(
+        NewSession(
+            id=new_id(),
+            user_id=user.id,
+            username=user.username,
+            role=user.role,
+            auth_method="password",
+            access_hash=token_hash(access),
+            refresh_hash=None,
+            created_at=stamp,
+            access_ttl=600,
+            access_expires_at=stamp + 600,
+            refresh_expires_at=None,
+            max_expires_at=stamp + 600,
+        )
+    )
+    return access
+
+
 class ServerProcess:
     """A real `strongroom server` process on a free port (plain HTTP unless `tls=True`)."""
 
