@@ -62,7 +62,9 @@ async def test_every_store_method_is_exercised() -> None:
     unused = RedisSessionStore("redis://127.0.0.1:1/0", prefix="p:")
     methods = {name for name in dir(SessionStore) if not name.startswith("_")}
     # flush writes nothing for Redis (it counts in place), so it cannot fail.
-    assert methods - {"name", "ping", "close", "flush"} == set(every_operation(unused, issue(0.0), 0.0))
+    assert methods - {"name", "ping", "close", "flush"} == set(
+        every_operation(unused, issue(0.0), 0.0)
+    )
     await unused.close()
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
+from pydantic import SecretStr
 
 from strongroom.auth import login
 from strongroom.auth.dependencies import CurrentPrincipal, ServicesDep, bearer_token
@@ -50,6 +51,10 @@ def _form_schema(model: str) -> dict[str, object]:
     }
 
 
+def _reveal(secret: SecretStr | None) -> str | None:
+    return None if secret is None else secret.get_secret_value()
+
+
 async def create_token(request: Request, services: ServicesDep) -> TokenResponse:
     """Log in (OAuth2 token endpoint). `grant_type` password, refresh_token or github_token;
     JSON or form-encoded. Session options (ttl, bind_ip, max_uses, one_time) are bounded by the
@@ -62,7 +67,9 @@ async def create_token(request: Request, services: ServicesDep) -> TokenResponse
     if form.grant_type == "refresh_token":
         if form.refresh_token is None:
             raise OAuthError("invalid_request", "the refresh_token grant needs refresh_token")
-        return await login.renew(services, form.refresh_token.get_secret_value(), ctx)
+        return await login.renew(
+            services, form.refresh_token.get_secret_value(), ctx, _reveal(form.github_token)
+        )
     from strongroom.github.service import github_token_login
 
     if form.github_token is None:
@@ -76,7 +83,12 @@ async def renew_token(request: Request, services: ServicesDep) -> TokenResponse:
     """Exchange a refresh token for a new access and refresh token; the old pair dies. An
     already-used refresh token: 400 invalid_grant, and the whole session is revoked."""
     body = await parse_body(request, RenewRequest)
-    return await login.renew(services, body.refresh_token.get_secret_value(), get_context(request))
+    return await login.renew(
+        services,
+        body.refresh_token.get_secret_value(),
+        get_context(request),
+        _reveal(body.github_token),
+    )
 
 
 async def revoke_token(request: Request, services: ServicesDep) -> Revoked:

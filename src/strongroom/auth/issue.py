@@ -15,7 +15,7 @@ from strongroom.system.registry import SecuritySettings
 from strongroom.users.repository import UserRow
 
 
-def _bounded(
+def check_session_options(
     options: SessionOptions, security: SecuritySettings, client_ip: str | None
 ) -> tuple[int, str | None, int | None]:
     """(access ttl, bound ip, max uses) after checking every option against its bound."""
@@ -64,7 +64,7 @@ async def open_session(
     user_agent: str | None,
 ) -> TokenResponse:
     security = services.settings.security
-    ttl, bound_ip, max_uses = _bounded(options, security, ctx.client_ip)
+    ttl, bound_ip, max_uses = check_session_options(options, security, ctx.client_ip)
     stamp = now()
     max_expires = stamp + security.max_session_lifetime
     access, refresh = (

@@ -116,8 +116,14 @@ async def verify_password_attempt(services: Services, user: UserRow, password: s
     return False
 
 
-async def renew(services: Services, refresh_token: str, ctx: RequestContext) -> TokenResponse:
-    """Rotate a refresh token: a new pair; the old pair dies; a reused token kills the session."""
+async def renew(
+    services: Services,
+    refresh_token: str,
+    ctx: RequestContext,
+    github_token: str | None = None,
+) -> TokenResponse:
+    """Rotate a refresh token: a new pair; the old pair dies; a reused token kills the session.
+    A session opened by GitHub login also needs `github_token` (see strongroom.github.service)."""
     invalid = OAuthError("invalid_grant", "the refresh token is invalid, expired or revoked")
     if not looks_like(refresh_token, REFRESH_PREFIX):
         raise invalid
@@ -131,7 +137,7 @@ async def renew(services: Services, refresh_token: str, ctx: RequestContext) -> 
         if user is None or user.disabled:
             await services.store.revoke_session(session.id)
             raise invalid
-        role = await _current_role(services, user, session.auth_method)
+        role = await _current_role(services, user, session.auth_method, github_token, ctx)
     access, refresh = new_token(ACCESS_PREFIX), new_token(REFRESH_PREFIX)
     stamp = now()
     result = await services.store.rotate(
@@ -176,12 +182,18 @@ async def renew(services: Services, refresh_token: str, ctx: RequestContext) -> 
     )
 
 
-async def _current_role(services: Services, user: UserRow, auth_method: str) -> str:
+async def _current_role(
+    services: Services,
+    user: UserRow,
+    auth_method: str,
+    github_token: str | None,
+    ctx: RequestContext,
+) -> str:
     """The role the session should carry from now on (GitHub sessions re-check membership)."""
     if auth_method == "github":
         from strongroom.github.service import recheck_github_user
 
-        return await recheck_github_user(services, user)
+        return await recheck_github_user(services, user, github_token, ctx)
     return user.role
 
 

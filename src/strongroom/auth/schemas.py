@@ -50,6 +50,12 @@ class RenewRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     refresh_token: SecretStr = Field(max_length=512)
+    github_token: SecretStr | None = Field(
+        None,
+        max_length=512,
+        description="Sessions opened by GitHub login: a current GitHub token of the same "
+        "account, so that membership and role are checked again. Never stored.",
+    )
 
 
 class RevokeRequest(BaseModel):
