@@ -8,6 +8,7 @@ import gc
 import logging
 import os
 from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
 
 import orjson
 from fastapi import APIRouter, FastAPI
@@ -23,6 +24,7 @@ from strongroom.bootstrap import (
 )
 from strongroom.config import Config
 from strongroom.db import Database, now
+from strongroom.http.body import add_documented_bodies
 from strongroom.http.errors import install_error_handlers
 from strongroom.http.middleware import TransportGuard
 from strongroom.http.responses import JsonResponse
@@ -105,6 +107,15 @@ def sweepers_for(services: Services) -> list[Sweeper]:
     return [services.store.sweep, secrets_sweep]
 
 
+def _document_form_bodies(app: FastAPI) -> None:
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        return add_documented_bodies(generate())
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
 def create_app(config: Config, *, run_bootstrap: bool = True) -> FastAPI:
     """The app of one node. `run_bootstrap=False` when a supervisor already prepared the node."""
     holder = ServicesHolder()
@@ -143,6 +154,7 @@ def create_app(config: Config, *, run_bootstrap: bool = True) -> FastAPI:
     )
     app.state.holder = holder
     install_error_handlers(app)
+    _document_form_bodies(app)
     for router in api_routers():
         app.include_router(router, prefix=API_PREFIX)
     from strongroom.audit.middleware import AuditMiddleware

@@ -20,11 +20,10 @@ from strongroom.auth.schemas import (
     SessionPageOut,
     TokenRequest,
     TokenResponse,
-    token_request_body_schema,
 )
 from strongroom.auth.sessions import introspect, list_sessions, revoke_session_of
 from strongroom.errors import Forbidden, OAuthError
-from strongroom.http.body import parse_body
+from strongroom.http.body import document_body, parse_body
 from strongroom.http.context import get_context
 from strongroom.users.schemas import rfc3339
 from strongroom.users.validation import normalise_username
@@ -36,19 +35,6 @@ OAUTH_ERRORS: dict[int | str, dict[str, object]] = {
     401: {"description": "invalid_grant: bad credentials (same body for every cause)"},
     429: {"description": "too many failed logins; Retry-After says when to retry"},
 }
-
-
-def _form_schema(model: str) -> dict[str, object]:
-    schema = {"$ref": f"#/components/schemas/{model}"}
-    return {
-        "requestBody": {
-            "required": True,
-            "content": {
-                "application/json": {"schema": schema},
-                "application/x-www-form-urlencoded": {"schema": schema},
-            },
-        }
-    }
 
 
 def _reveal(secret: SecretStr | None) -> str | None:
@@ -108,7 +94,7 @@ for prefix in ("/auth", ""):
         methods=["POST"],
         response_model=TokenResponse,
         responses=OAUTH_ERRORS,
-        openapi_extra=token_request_body_schema(),
+        openapi_extra=document_body(TokenRequest),
         name=f"create_token{prefix.replace('/', '_')}",
         deprecated=alias,
     )
@@ -118,7 +104,7 @@ for prefix in ("/auth", ""):
         methods=["POST"],
         response_model=TokenResponse,
         responses=OAUTH_ERRORS,
-        openapi_extra=_form_schema("RenewRequest"),
+        openapi_extra=document_body(RenewRequest),
         name=f"renew_token{prefix.replace('/', '_')}",
         deprecated=alias,
     )
@@ -127,7 +113,7 @@ for prefix in ("/auth", ""):
         revoke_token,
         methods=["POST"],
         response_model=Revoked,
-        openapi_extra=_form_schema("RevokeRequest"),
+        openapi_extra=document_body(RevokeRequest),
         name=f"revoke_token{prefix.replace('/', '_')}",
         deprecated=alias,
     )
@@ -155,7 +141,7 @@ async def check_token(body: CheckTokenRequest, principal: CurrentPrincipal) -> C
 
 @router.post(
     "/auth/token/introspect",
-    openapi_extra=_form_schema("IntrospectRequest"),
+    openapi_extra=document_body(IntrospectRequest),
     responses={200: {"description": "RFC 7662: {active: true, ...} or exactly {active: false}"}},
 )
 async def introspect_token(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, SecretStr
 
@@ -127,17 +127,3 @@ class SessionOut(BaseModel):
 class SessionPageOut(BaseModel):
     items: list[SessionOut]
     next_cursor: str | None
-
-
-def token_request_body_schema() -> dict[str, Any]:
-    """OpenAPI request body: the token endpoint takes JSON or form-encoded bodies."""
-    schema = {"$ref": "#/components/schemas/TokenRequest"}
-    return {
-        "requestBody": {
-            "required": True,
-            "content": {
-                "application/json": {"schema": schema},
-                "application/x-www-form-urlencoded": {"schema": schema},
-            },
-        }
-    }

@@ -35,8 +35,7 @@ import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from strongroom.auth.issue import check_session_options
-from strongroom.auth.issue import open_session
+from strongroom.auth.issue import check_session_options, open_session
 from strongroom.auth.schemas import SessionOptions, TokenResponse
 from strongroom.crypto import KeyPurpose
 from strongroom.db import now

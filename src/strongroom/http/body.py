@@ -53,3 +53,33 @@ async def parse_body(request: Request, model: type[M]) -> M:
         raise RequestValidationError(
             [{**error, "loc": ("body", *error["loc"])} for error in exc.errors()]
         ) from None
+
+
+# Models of bodies parsed by `parse_body` (JSON or form): FastAPI does not see them as body
+# parameters, so the app adds them to the OpenAPI components itself (see `document_body`).
+DOCUMENTED_BODIES: dict[str, type[BaseModel]] = {}
+
+
+def document_body(model: type[BaseModel]) -> dict[str, Any]:
+    """`openapi_extra` for a route whose body `parse_body` reads as JSON or as a form."""
+    DOCUMENTED_BODIES[model.__name__] = model
+    schema = {"$ref": f"#/components/schemas/{model.__name__}"}
+    return {
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {"schema": schema},
+                "application/x-www-form-urlencoded": {"schema": schema},
+            },
+        }
+    }
+
+
+def add_documented_bodies(openapi: dict[str, Any]) -> dict[str, Any]:
+    """Put the models of `document_body` routes into the OpenAPI components."""
+    components = openapi.setdefault("components", {}).setdefault("schemas", {})
+    for name, model in DOCUMENTED_BODIES.items():
+        schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
+        components.update(schema.pop("$defs", {}))
+        components.setdefault(name, schema)
+    return openapi
