@@ -31,9 +31,19 @@ typecheck: $(STAMP)
 unit: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-## bench: strongroom vs OpenBao, side by side (see bench/README.md)
-bench: $(STAMP)
-	$(BIN)/python bench/run.py $(BENCH_ARGS)
+BENCH_VENV := bench/.venv
+BENCH_STAMP := $(BENCH_VENV)/.installed
+
+$(BENCH_STAMP): bench/requirements.txt
+	$(PYTHON) -m venv $(BENCH_VENV)
+	$(BENCH_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(BENCH_VENV)/bin/python -m pip install --quiet -r bench/requirements.txt
+	touch $(BENCH_STAMP)
+
+## bench: strongroom vs OpenBao, side by side (see bench/README.md; BENCH_ARGS=--help)
+bench: $(STAMP) $(BENCH_STAMP)
+	@command -v wrk >/dev/null || { echo "wrk is missing: install it with  apt-get install wrk" >&2; exit 2; }
+	$(BENCH_VENV)/bin/python bench/run.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

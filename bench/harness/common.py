@@ -1,0 +1,105 @@
+"""What every benchmarked system offers the harness: one request shape per workload."""
+
+from __future__ import annotations
+
+import json
+import secrets
+import socket
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+import httpx
+
+WORKLOADS = ("read_one", "read_random", "write", "login", "token_check")
+WORKLOAD_TITLES = {
+    "read_one": "read one 1 KiB secret",
+    "read_random": "read random secret",
+    "write": "write new version",
+    "login": "password login",
+    "token_check": "token check",
+}
+BENCH_USER = "bench"
+ONE_PATH = "bench/one"
+
+
+@dataclass(frozen=True)
+class RequestSpec:
+    """One workload against one system: what wrk sends (a path picked at random per request)."""
+
+    method: str
+    paths: tuple[str, ...]
+    headers: dict[str, str]
+    body: str | None = None
+
+    def write(self, path: Path) -> Path:
+        """The spec file read by bench/lua/workload.lua (mode 0600: it holds a token)."""
+        lines = [f"method {self.method}"]
+        lines += [f"header {name}: {value}" for name, value in self.headers.items()]
+        if self.body is not None:
+            lines.append(f"body {self.body}")
+        lines += [f"path {p}" for p in self.paths]
+        path.touch(mode=0o600)
+        path.write_text("\n".join(lines) + "\n")
+        return path
+
+
+@dataclass
+class Seeded:
+    """Request paths of the secrets a system holds after seeding."""
+
+    one: str = ""
+    random: list[str] = field(default_factory=list)
+    write: list[str] = field(default_factory=list)
+
+
+class System(Protocol):
+    """A running, prepared server (OpenBao or a strongroom node)."""
+
+    name: str
+    label: str
+    base_url: str
+    ca_file: Path
+    log_path: Path
+    seeded: Seeded
+
+    @property
+    def pid(self) -> int: ...
+
+    def client(self) -> httpx.AsyncClient: ...
+
+    async def create_secret(self, client: httpx.AsyncClient, path: str, value: str) -> str:
+        """Store a secret through the API with the non-admin token; its read request path."""
+        ...
+
+    def spec(self, workload: str) -> RequestSpec: ...
+
+    def audit_lines(self) -> int | None: ...
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def secret_value(size: int = 1024) -> str:
+    """A random printable value of exactly `size` characters (bytes)."""
+    return secrets.token_urlsafe(size)[:size]
+
+
+# The value of every write: the same 1 KiB on every system of a run.
+WRITE_VALUE = secret_value()
+
+
+def dumps(value: object) -> str:
+    return json.dumps(value, separators=(",", ":"))
+
+
+def expect(response: httpx.Response, what: str) -> httpx.Response:
+    """The response, if 2xx; otherwise a loud error naming the step (never the body's secrets)."""
+    if not response.is_success:
+        detail = response.text[:300]
+        raise RuntimeError(f"{what}: HTTP {response.status_code} {detail}")
+    return response
