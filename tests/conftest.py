@@ -124,8 +124,8 @@ def config(make_config: Callable[..., Config], db_backend: str) -> Config:
     return make_config(db_backend)
 
 
-async def _open_api(config: Config) -> AsyncIterator[Api]:
-    app = create_app(config)
+async def _open_api(config: Config, **app_options: Any) -> AsyncIterator[Api]:
+    app = create_app(config, **app_options)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app, client=("203.0.113.7", 50000))
         async with httpx.AsyncClient(transport=transport, base_url="https://testserver") as client:

@@ -116,8 +116,11 @@ def _document_form_bodies(app: FastAPI) -> None:
     app.openapi = openapi  # type: ignore[method-assign]
 
 
-def create_app(config: Config, *, run_bootstrap: bool = True) -> FastAPI:
-    """The app of one node. `run_bootstrap=False` when a supervisor already prepared the node."""
+def create_app(
+    config: Config, *, run_bootstrap: bool = True, fast_lane: bool = True
+) -> FastAPI:
+    """The app of one node. `run_bootstrap=False` when a supervisor already prepared the node;
+    `fast_lane=False` serves every route through FastAPI (the tests compare both)."""
     holder = ServicesHolder()
 
     @contextlib.asynccontextmanager
@@ -158,7 +161,10 @@ def create_app(config: Config, *, run_bootstrap: bool = True) -> FastAPI:
     for router in api_routers():
         app.include_router(router, prefix=API_PREFIX)
     from strongroom.audit.middleware import AuditMiddleware
+    from strongroom.fastlane import FastLane
 
+    if fast_lane:
+        app.add_middleware(FastLane, holder=holder)
     app.add_middleware(AuditMiddleware, holder=holder)
     app.add_middleware(
         TransportGuard,

@@ -8,8 +8,10 @@ AdminPrincipal     admin
 from __future__ import annotations
 
 from typing import Annotated
+from urllib.parse import parse_qsl
 
 from fastapi import Depends, Request
+from starlette.types import Scope
 
 from strongroom.auth.principal import Principal
 from strongroom.crypto import ACCESS_PREFIX, KeyPurpose, token_hash
@@ -25,15 +27,26 @@ ServicesDep = Annotated[Services, Depends(get_services)]
 INVALID_TOKEN = "the access token is invalid, expired or revoked"
 
 
-def bearer_token(request: Request) -> str | None:
+def header_value(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope["headers"]:
+        if key == name:
+            return str(value.decode("latin-1"))
+    return None
+
+
+def bearer_from_scope(scope: Scope) -> str | None:
     """The bearer token of the Authorization header. Tokens in the URL are never read."""
-    header = request.headers.get("authorization")
+    header = header_value(scope, b"authorization")
     if not header:
         return None
     scheme, _, value = header.partition(" ")
     if scheme.lower() != "bearer" or not value.strip():
         return None
     return value.strip()
+
+
+def bearer_token(request: Request) -> str | None:
+    return bearer_from_scope(request.scope)
 
 
 def _fail(ctx: RequestContext, services: Services, token: str | None, detail: str) -> Unauthorized:
@@ -43,28 +56,32 @@ def _fail(ctx: RequestContext, services: Services, token: str | None, detail: st
     return Unauthorized(detail, code="invalid_token")
 
 
-def _recheck_transport(ctx: RequestContext, request: Request, services: Services) -> None:
+def _recheck_transport(ctx: RequestContext, scope: Scope, services: Services) -> None:
     """After a settings reload mid-request, apply the new transport policy to this request."""
     settings = services.settings
     ctx.client_ip, ctx.scheme = resolve_client(
         ctx.peer_ip,
-        request.scope["scheme"],
-        request.headers.get("x-forwarded-for"),
-        request.headers.get("x-forwarded-proto"),
+        scope["scheme"],
+        header_value(scope, b"x-forwarded-for"),
+        header_value(scope, b"x-forwarded-proto"),
         settings.trusted_networks,
     )
     if settings.security.require_https and ctx.scheme != "https":
         raise Forbidden("HTTPS is required: send this request over TLS", code="https_required")
 
 
-async def current_principal(request: Request, services: ServicesDep) -> Principal:
-    ctx = get_context(request)
-    token = bearer_token(request)
+def _missing_token_detail(scope: Scope) -> str:
+    names = {name for name, _ in parse_qsl(scope["query_string"].decode("latin-1"))}
+    if names & {"token", "access_token"}:
+        return "tokens are not accepted in the URL; send Authorization: Bearer <token>"
+    return "missing bearer token (Authorization: Bearer <token>)"
+
+
+async def authenticate(services: Services, scope: Scope, ctx: RequestContext) -> Principal:
+    """The principal of a request's bearer token; consumes one use of its session."""
+    token = bearer_from_scope(scope)
     if token is None:
-        detail = "missing bearer token (Authorization: Bearer <token>)"
-        if any(k in request.query_params for k in ("token", "access_token")):
-            detail = "tokens are not accepted in the URL; send Authorization: Bearer <token>"
-        raise _fail(ctx, services, None, detail)
+        raise _fail(ctx, services, None, _missing_token_detail(scope))
     if not looks_like(token, ACCESS_PREFIX):
         raise _fail(ctx, services, token, INVALID_TOKEN)
     hashed = token_hash(token)
@@ -74,7 +91,7 @@ async def current_principal(request: Request, services: ServicesDep) -> Principa
         )
         if result.outcome is AuthOutcome.stale:
             await services.runtime.reload(result.epoch)
-            _recheck_transport(ctx, request, services)
+            _recheck_transport(ctx, scope, services)
             result = await services.store.authenticate(
                 hashed, ctx.client_ip, now(), services.runtime.epoch
             )
@@ -83,6 +100,10 @@ async def current_principal(request: Request, services: ServicesDep) -> Principa
             "the session store is unavailable", code="session_store_unavailable", retry_after=5
         ) from None
     return _principal(ctx, services, token, result)
+
+
+async def current_principal(request: Request, services: ServicesDep) -> Principal:
+    return await authenticate(services, request.scope, get_context(request))
 
 
 def _principal(

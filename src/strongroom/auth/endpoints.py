@@ -9,6 +9,7 @@ from pydantic import SecretStr
 
 from strongroom.auth import login
 from strongroom.auth.dependencies import CurrentPrincipal, ServicesDep, bearer_token
+from strongroom.auth.principal import Principal
 from strongroom.auth.schemas import (
     CheckTokenRequest,
     CheckTokenResponse,
@@ -129,6 +130,10 @@ async def logout(principal: CurrentPrincipal, services: ServicesDep) -> Revoked:
 @router.post("/auth/check_token", response_model=CheckTokenResponse)
 async def check_token(body: CheckTokenRequest, principal: CurrentPrincipal) -> CheckTokenResponse:
     """Check that the bearer token is valid and belongs to `username` (403 if another user's)."""
+    return check_token_response(body, principal)
+
+
+def check_token_response(body: CheckTokenRequest, principal: Principal) -> CheckTokenResponse:
     if normalise_username(body.username) != principal.username:
         raise Forbidden("the token belongs to another user")
     return CheckTokenResponse(

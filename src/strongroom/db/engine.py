@@ -113,6 +113,9 @@ class Database:
             min_size=1,
             max_size=max(2, self._pool_size // 2),
             timeout=5,
+            # Hot reads change no session state: skip asyncpg's per-release RESET ALL round trip
+            # (an open transaction is still rolled back by the pool itself).
+            reset=_keep_session,
             server_settings={"application_name": "strongroom"},
         )
 
@@ -139,6 +142,10 @@ class Database:
                         text("SELECT pg_advisory_unlock(:k)"), {"k": _PG_MIGRATION_LOCK}
                     )
                     await conn.commit()
+
+
+async def _keep_session(_connection: Any) -> None:
+    return None
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

@@ -55,9 +55,8 @@ def _clean_validation_errors(errors: Any) -> list[dict[str, Any]]:
     return cleaned
 
 
-async def _strongroom_error(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, StrongroomError)
-    _note(request, exc.code)
+def render_error(exc: StrongroomError) -> JsonResponse:
+    """The response of a StrongroomError: the envelope, or FastAPI's 422 shape."""
     if isinstance(exc, InvalidInput):
         body: dict[str, Any] = {
             "detail": [{"loc": exc.loc, "msg": exc.detail, "type": "value_error"}],
@@ -67,6 +66,12 @@ async def _strongroom_error(request: Request, exc: Exception) -> Response:
     return JsonResponse(
         error_body(exc.detail, exc.code), status_code=exc.status, headers=exc.headers()
     )
+
+
+async def _strongroom_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, StrongroomError)
+    _note(request, exc.code)
+    return render_error(exc)
 
 
 async def _oauth_error(request: Request, exc: Exception) -> Response:

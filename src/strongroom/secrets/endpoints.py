@@ -59,7 +59,7 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
-def _known_id(secret_id: str, ctx: RequestContext) -> str:
+def known_id(secret_id: str, ctx: RequestContext) -> str:
     """Ids are random UUIDs: anything else is simply not one of ours."""
     if not _UUID.fullmatch(secret_id):
         raise NotFound("no secret with this id")
@@ -136,9 +136,7 @@ async def read_secret(
 
     For a secret with `max_reads`, each successful read counts (across every node) and the
     last one destroys it."""
-    revealed = await reading.read_by_id(
-        services, principal, _known_id(secret_id, ctx), version, ctx
-    )
+    revealed = await reading.read_by_id(services, principal, known_id(secret_id, ctx), version, ctx)
     return JsonResponse(read_body(revealed))
 
 
@@ -162,7 +160,7 @@ async def update_secret(
 
     `metadata`, when given, replaces the metadata; `ttl`, when given, sets a new expiry from
     now. Versions beyond `secrets.max_versions` are destroyed."""
-    written = await service.update_secret(services, principal, _known_id(secret_id, ctx), body, ctx)
+    written = await service.update_secret(services, principal, known_id(secret_id, ctx), body, ctx)
     return created_out(written)
 
 
@@ -173,7 +171,7 @@ async def delete_secret(
     """Soft delete. Needs `delete`. The secret is unreadable at once and its path is free;
     `undelete` restores it, `destroy` wipes it for good."""
     return state_out(
-        await service.delete_secret(services, principal, _known_id(secret_id, ctx), ctx)
+        await service.delete_secret(services, principal, known_id(secret_id, ctx), ctx)
     )
 
 
@@ -187,7 +185,7 @@ async def undelete_secret(
 ) -> SecretState:
     """Restore a soft-deleted secret. Needs `delete`."""
     return state_out(
-        await service.undelete_secret(services, principal, _known_id(secret_id, ctx), ctx)
+        await service.undelete_secret(services, principal, known_id(secret_id, ctx), ctx)
     )
 
 
@@ -203,7 +201,7 @@ async def destroy_secret(
 
     When no version keeps a value, the secret is gone (and its path free)."""
     written = await service.destroy_secret(
-        services, principal, _known_id(secret_id, ctx), body or DestroyRequest(), ctx
+        services, principal, known_id(secret_id, ctx), body or DestroyRequest(), ctx
     )
     return state_out(written)
 
@@ -219,7 +217,7 @@ async def list_versions(
 ) -> VersionPage:
     """The versions of a secret, newest first, without values. Needs `read`."""
     secret, rows, next_cursor = await listing.list_versions(
-        services, principal, _known_id(secret_id, ctx), limit=limit, cursor=cursor
+        services, principal, known_id(secret_id, ctx), limit=limit, cursor=cursor
     )
     current = secret.current_version
     return VersionPage(items=[version_out(r, current) for r in rows], next_cursor=next_cursor)

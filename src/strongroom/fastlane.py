@@ -1,0 +1,169 @@
+"""The fast lane: the few routes on every client's hot path, served without FastAPI's router.
+
+Reading a secret by id, writing its next version and checking a token are what services do
+all day. FastAPI's routing, dependency resolution and response validation cost more than
+the work itself, so these three are dispatched here, in plain ASGI, before the router. Each
+handler calls exactly the functions its FastAPI route calls (same authentication, same
+service, same response body, same error rendering): the routes in `*/endpoints.py` stay the
+documented API and serve every request this lane does not take, including any request it
+cannot parse (it replays the body to them, so their error answers stay the only ones).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from pydantic import ValidationError
+from starlette.responses import Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from strongroom.auth.dependencies import authenticate
+from strongroom.auth.endpoints import check_token_response
+from strongroom.auth.schemas import CheckTokenRequest
+from strongroom.barrier.service import Sealed
+from strongroom.errors import StrongroomError
+from strongroom.http.context import SCOPE_KEY, RequestContext
+from strongroom.http.errors import render_error
+from strongroom.http.responses import JsonResponse
+from strongroom.secrets import reading, service
+from strongroom.secrets.endpoints import known_id
+from strongroom.secrets.schemas import SecretUpdate, created_out, read_body
+from strongroom.services import Services, ServicesHolder
+
+_SECRET = re.compile(
+    r"/api/v1/secrets/([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})"
+)
+_JSON = b"application/json"
+
+
+@dataclass(frozen=True, slots=True)
+class RouteTemplate:
+    """What the audit record reads from `scope["route"]` (FastAPI puts its route there)."""
+
+    path: str
+
+
+_READ = RouteTemplate("/api/v1/secrets/{secret_id}")
+_CHECK = RouteTemplate("/api/v1/auth/check_token")
+
+Handler = Callable[[Services, Scope, RequestContext, str, bytes], Awaitable[Response]]
+
+
+async def _read_secret(
+    services: Services, scope: Scope, ctx: RequestContext, secret_id: str, _body: bytes
+) -> Response:
+    principal = await authenticate(services, scope, ctx)
+    revealed = await reading.read_by_id(services, principal, known_id(secret_id, ctx), None, ctx)
+    return JsonResponse(read_body(revealed))
+
+
+async def _write_secret(
+    services: Services, scope: Scope, ctx: RequestContext, secret_id: str, body: bytes
+) -> Response:
+    update = SecretUpdate.model_validate_json(body)
+    principal = await authenticate(services, scope, ctx)
+    written = await service.update_secret(
+        services, principal, known_id(secret_id, ctx), update, ctx
+    )
+    return JsonResponse(created_out(written).model_dump(mode="json"))
+
+
+async def _check_token(
+    services: Services, scope: Scope, ctx: RequestContext, _arg: str, body: bytes
+) -> Response:
+    request = CheckTokenRequest.model_validate_json(body)
+    principal = await authenticate(services, scope, ctx)
+    return JsonResponse(check_token_response(request, principal).model_dump(mode="json"))
+
+
+def _route(scope: Scope) -> tuple[Handler, str, RouteTemplate, bool] | None:
+    """(handler, path argument, route, sensitive) for a request this lane serves."""
+    method, path = scope["method"], scope["path"]
+    if method == "POST" and path == _CHECK.path:
+        return _check_token, "", _CHECK, False
+    if method not in ("GET", "PUT"):
+        return None
+    match = _SECRET.fullmatch(path)
+    if match is None:
+        return None
+    if method == "GET":
+        # ?version=N and friends take the regular route.
+        return (_read_secret, match[1], _READ, True) if not scope["query_string"] else None
+    return _write_secret, match[1], _READ, True
+
+
+def _is_json(scope: Scope) -> bool:
+    for name, value in scope["headers"]:
+        if name == b"content-type":
+            return bool(value.split(b";", 1)[0].strip().lower() == _JSON)
+    return False
+
+
+class FastLane:
+    def __init__(self, app: ASGIApp, *, holder: ServicesHolder) -> None:
+        self.app = app
+        self.holder = holder
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        route = _route(scope) if scope["type"] == "http" else None
+        services = self.holder.services
+        if route is None or services is None or SCOPE_KEY not in scope:
+            await self.app(scope, receive, send)
+            return
+        handler, argument, template, sensitive = route
+        body: bytes | None = b""
+        if scope["method"] != "GET":
+            if not _is_json(scope):
+                await self.app(scope, receive, send)
+                return
+            body = await _read_body(receive)
+        if body is None:
+            return
+        ctx: RequestContext = scope[SCOPE_KEY]
+        scope["route"] = template
+        try:
+            if sensitive:
+                ctx.sensitive = True
+                if services.barrier.sealed:
+                    raise Sealed()
+            response = await handler(services, scope, ctx, argument, body)
+        except ValidationError:
+            # Not a happy-path body: the regular route parses it again and answers with the
+            # exact error FastAPI gives.
+            del scope["route"]
+            await self.app(scope, _replay(body, receive), send)
+            return
+        except StrongroomError as exc:
+            ctx.error_code = exc.code
+            response = render_error(exc)
+        await response(scope, receive, send)
+
+
+async def _read_body(receive: Receive) -> bytes | None:
+    """The whole request body (the transport guard already bounded it); None on disconnect."""
+    chunks: list[bytes] = []
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            return None
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body", False):
+            return b"".join(chunks)
+
+
+def _replay(body: bytes, receive: Receive) -> Receive:
+    delivered = False
+
+    async def replay() -> Message:
+        nonlocal delivered
+        if delivered:
+            return await receive()
+        delivered = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return replay
+
+
+__all__ = ["FastLane"]
