@@ -116,9 +116,7 @@ def _document_form_bodies(app: FastAPI) -> None:
     app.openapi = openapi  # type: ignore[method-assign]
 
 
-def create_app(
-    config: Config, *, run_bootstrap: bool = True, fast_lane: bool = True
-) -> FastAPI:
+def create_app(config: Config, *, run_bootstrap: bool = True, fast_lane: bool = True) -> FastAPI:
     """The app of one node. `run_bootstrap=False` when a supervisor already prepared the node;
     `fast_lane=False` serves every route through FastAPI (the tests compare both)."""
     holder = ServicesHolder()

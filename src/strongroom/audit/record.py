@@ -39,6 +39,7 @@ from starlette.types import Scope
 
 from strongroom.http.context import RequestContext
 from strongroom.logs import scrub
+from strongroom.timefmt import rfc3339
 
 # Every router is included under this prefix (app.py); FastAPI reports route templates
 # relative to the included router, so the prefix is put back for the record.
@@ -71,11 +72,6 @@ def is_sensitive_path(path: str) -> bool:
     if first in _SENSITIVE_SEGMENTS:
         return True
     return first == "auth" and rest.partition("/")[0] in _SENSITIVE_AUTH
-
-
-def rfc3339(at: float) -> str:
-    """Unix seconds as RFC 3339 UTC with microseconds, e.g. 2025-01-31T12:00:00.123456Z."""
-    return datetime.fromtimestamp(at, UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def parse_time(value: str) -> float:

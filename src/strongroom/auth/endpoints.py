@@ -26,7 +26,7 @@ from strongroom.auth.sessions import introspect, list_sessions, revoke_session_o
 from strongroom.errors import Forbidden, OAuthError
 from strongroom.http.body import document_body, parse_body
 from strongroom.http.context import get_context
-from strongroom.users.schemas import rfc3339
+from strongroom.timefmt import rfc3339
 from strongroom.users.validation import normalise_username
 
 router = APIRouter(tags=["auth"])

@@ -11,8 +11,8 @@ from strongroom.errors import BadRequest, Forbidden, NotFound
 from strongroom.policy.rules import ADMIN, SYSTEM_READERS
 from strongroom.services import Services
 from strongroom.sessions.store import SessionInfo
+from strongroom.timefmt import rfc3339
 from strongroom.users import repository as users_repo
-from strongroom.users.schemas import rfc3339
 from strongroom.users.validation import normalise_username
 
 INACTIVE: dict[str, object] = {"active": False}

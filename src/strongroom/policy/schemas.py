@@ -2,18 +2,13 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 from pydantic import BaseModel, ConfigDict, Field
 
 from strongroom.policy.repository import RoleRecord
 from strongroom.policy.rules import Capability
+from strongroom.timefmt import rfc3339
 
 MAX_RULES = 200
-
-
-def rfc3339(timestamp: float) -> str:
-    return dt.datetime.fromtimestamp(timestamp, dt.UTC).isoformat().replace("+00:00", "Z")
 
 
 class RuleIn(BaseModel):

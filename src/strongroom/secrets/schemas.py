@@ -6,11 +6,12 @@ value is kept out of every `repr` (`repr=False`), and 422 bodies never echo the 
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import TYPE_CHECKING, Any
 
 import orjson
 from pydantic import BaseModel, ConfigDict, Field
+
+from strongroom.timefmt import rfc3339
 
 if TYPE_CHECKING:
     from strongroom.secrets.reading import Revealed
@@ -20,13 +21,6 @@ if TYPE_CHECKING:
 MAX_READS_LIMIT = 1_000_000
 Value = str | dict[str, Any]
 Duration = int | str
-
-
-def rfc3339(timestamp: float | None) -> str | None:
-    """Unix seconds as RFC 3339 UTC (`2026-01-02T03:04:05.678901Z`)."""
-    if timestamp is None:
-        return None
-    return dt.datetime.fromtimestamp(timestamp, dt.UTC).isoformat().replace("+00:00", "Z")
 
 
 class _Request(BaseModel):

@@ -18,6 +18,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
+import hiredis
 from redis import exceptions as redis_errors
 from redis.asyncio import BlockingConnectionPool, Redis
 from redis.asyncio.retry import Retry
@@ -31,6 +32,7 @@ from strongroom.sessions.records import (
     is_live,
     token_expired,
 )
+from strongroom.sessions.redis_wire import RedisWire
 from strongroom.sessions.store import (
     AuthOutcome,
     AuthResult,
@@ -176,6 +178,7 @@ class RedisSessionStore:
             retry=Retry(NoBackoff(), 1, supported_errors=(redis_errors.ConnectionError,)),
         )
         self._redis: Redis = Redis(connection_pool=self._pool)
+        self._wire = RedisWire(url, timeout=TIMEOUT)
         register = self._redis.register_script
         self._create = register(lua.CREATE)
         self._authenticate = register(lua.AUTHENTICATE)
@@ -201,17 +204,26 @@ class RedisSessionStore:
     async def authenticate(
         self, access_hash: str, client_ip: str | None, now: float, epoch: str
     ) -> AuthResult:
+        keys = (self._key("epoch"), self._key("t:", access_hash))
+        args = (self._prefix, access_hash, client_ip or "", _time(now), epoch)
         with _available():
-            reply: list[Any] = await self._authenticate(
-                keys=[self._key("epoch"), self._key("t:", access_hash)],
-                args=[self._prefix, access_hash, client_ip or "", _time(now), epoch],
-            )
+            reply: list[Any] = await self._run_hot(self._authenticate, keys, args)
         outcome = AuthOutcome(reply[0])
         if outcome is AuthOutcome.ok:
             return AuthResult(outcome, _parse_info(reply[1]), epoch)
         if outcome is AuthOutcome.stale:
             return AuthResult(outcome, None, reply[1])
         return AuthResult(outcome)
+
+    async def _run_hot(self, script: Any, keys: Sequence[str], args: Sequence[str]) -> Any:
+        """A script on the shared pipelined connection (redis_wire.py): the per-request path."""
+        reply = await self._wire.call("EVALSHA", script.sha, str(len(keys)), *keys, *args)
+        if isinstance(reply, hiredis.ReplyError) and str(reply).startswith("NOSCRIPT"):
+            await self._wire.call("SCRIPT", "LOAD", script.script)
+            reply = await self._wire.call("EVALSHA", script.sha, str(len(keys)), *keys, *args)
+        if isinstance(reply, hiredis.ReplyError):
+            raise redis_errors.ResponseError(str(reply))
+        return reply
 
     async def _find_by(self, kind: str, token_hash: str, field: str) -> SessionInfo | None:
         with _available():
@@ -383,5 +395,6 @@ class RedisSessionStore:
             return False
 
     async def close(self) -> None:
+        await self._wire.close()
         await self._redis.aclose()
         await self._pool.aclose()

@@ -25,7 +25,7 @@ from strongroom.system.schemas import (
     UnsealRequest,
 )
 from strongroom.system.service import SettingsService
-from strongroom.users.schemas import rfc3339
+from strongroom.timefmt import rfc3339
 
 router = APIRouter(tags=["system"])
 

@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, JsonValue, create_model
 
 from strongroom.system.registry import SETTINGS, Kind
 from strongroom.system.service import SettingView
-from strongroom.users.schemas import rfc3339
+from strongroom.timefmt import rfc3339
 
 _TYPES: dict[Kind, Any] = {
     Kind.duration: int | str,

@@ -1,16 +1,9 @@
 from __future__ import annotations
 
-import datetime as dt
-
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
+from strongroom.timefmt import rfc3339
 from strongroom.users.repository import UserRow
-
-
-def rfc3339(timestamp: float | None) -> str | None:
-    if timestamp is None:
-        return None
-    return dt.datetime.fromtimestamp(timestamp, dt.UTC).isoformat().replace("+00:00", "Z")
 
 
 class UserCreate(BaseModel):
