@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -147,3 +148,22 @@ async def test_audit_disable_writes_nothing_and_refuses_nothing(
         response = await api.client.get("/api/v1/sys/settings", headers=api.auth(token))
         assert response.status_code == 200
     assert not config.resolved_audit_file.exists()
+
+
+async def test_concurrent_records_share_one_append_and_keep_one_chain(tmp_path: Path) -> None:
+    sink = FileSink(tmp_path / "audit.log")
+    appends: list[int] = []
+    real = sink.append_many
+
+    def counting(records: list[Any]) -> Any:
+        appends.append(len(records))
+        return real(records)
+
+    sink.append_many = counting  # type: ignore[method-assign]
+    await asyncio.gather(*[sink.write({"type": "request", "n": n}) for n in range(50)])
+    await sink.write({"type": "request", "n": 50})
+    assert appends == [50, 1]
+    records = read_records(tmp_path / "audit.log")
+    assert [record["n"] for record in records] == list(range(51))
+    assert [record["seq"] for record in records] == list(range(1, 52))
+    assert verify_file(tmp_path / "audit.log").ok
