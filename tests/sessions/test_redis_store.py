@@ -9,6 +9,7 @@ import math
 import pytest
 import redis.asyncio as aioredis
 
+from strongroom.sessions.redis_scripts import SCHEDULE_SLACK_SECONDS as SLACK
 from strongroom.sessions.redis_store import RedisSessionStore
 from strongroom.sessions.store import AuthOutcome, FailureCounter, RotateOutcome
 from tests.sessions.conftest import Backend, issue
@@ -56,13 +57,16 @@ async def test_every_key_expires_with_its_session(
     def ms(at: float) -> int:
         return math.ceil(at * 1000)
 
-    long_end = ms(t0 + 10 + 600)  # the rotated refresh token's expiry
-    idle_end = ms(t0 + 50 + 100)  # last use + idle timeout
-    assert deadlines[f"s:{short.id}"] == ms(t0 + 60)
-    assert deadlines[f"t:{short.access_hash}"] == ms(t0 + 60)
+    # Keys live SLACK beyond the session's end, so that use does not move them every time.
+    long_end = ms(t0 + 10 + 600 + SLACK)  # the rotated refresh token's expiry
+    # Created with its end at t0 + 100 (idle timeout); the use at t0 + 50 moved the end to
+    # t0 + 150, still within the slack of the keys' t0 + 160: they were left alone.
+    idle_end = ms(t0 + 100 + SLACK)
+    assert deadlines[f"s:{short.id}"] == ms(t0 + 60 + SLACK)
+    assert deadlines[f"t:{short.access_hash}"] == ms(t0 + 60 + SLACK)
     assert deadlines[f"s:{long.id}"] == long_end
     assert deadlines[f"t:{new_access}"] == long_end
-    assert deadlines[f"r:{new_refresh}"] == long_end
+    assert deadlines[f"r:{new_refresh}"] == ms(t0 + 10 + 600)  # a refresh key: exactly its token
     assert deadlines[f"ru:{long.refresh_hash}"] == ms(t0 + 3600)  # reuse detection
     assert f"t:{long.access_hash}" not in deadlines
     assert deadlines[f"s:{idle.id}"] == idle_end
@@ -73,6 +77,10 @@ async def test_every_key_expires_with_its_session(
     assert deadlines["lk:ip:a"] == ms(t0 + 300)
     assert deadlines["lf:ip:b"] == ms(t0 + 60)
     assert "lf:ip:a" not in deadlines
+    # A use past the slack moves the keys: end t0 + 90 + 100, kept until SLACK after that.
+    assert (await store.authenticate(idle.access_hash, IP, t0 + 90, "")).outcome is AuthOutcome.ok
+    moved = await key_deadlines(redis_prefix)
+    assert moved[f"s:{idle.id}"] == moved[f"t:{idle.access_hash}"] == ms(t0 + 190 + SLACK)
 
 
 async def test_sweep_empties_the_indexes(backend: Backend, redis_prefix: str, t0: float) -> None:
@@ -80,7 +88,9 @@ async def test_sweep_empties_the_indexes(backend: Backend, redis_prefix: str, t0
     dead = [issue(t0, user_id=user, access_ttl=10, refresh_ttl=None) for user in ("alice", "bob")]
     for one in (live, *dead):
         await backend.store.create(one.session)
-    assert await backend.store.sweep(t0 + 20) == 2
+    # Refused from t0 + 10 (authenticate checks the exact time); swept once their keys'
+    # slack is over too.
+    assert await backend.store.sweep(t0 + 20 + SLACK) == 2
     client = aioredis.Redis.from_url(REDIS_URL, decode_responses=True)
     try:
         assert await client.zrange(f"{redis_prefix}a", 0, -1) == [live.id]

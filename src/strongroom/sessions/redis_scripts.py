@@ -33,7 +33,10 @@ from strongroom.sessions.store import SessionInfo
 # The fields a script returns, in SessionInfo's order, so a reply maps onto SessionInfo(*reply).
 INFO_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(SessionInfo))
 # What the checks need beyond that; never returned (the token hashes stay in Redis).
-_EXTRA_FIELDS = ("access_hash", "refresh_hash")
+_EXTRA_FIELDS = ("access_hash", "refresh_hash", "scheduled_until")
+# How far beyond a session's end its keys may live, so that a session in use does not move
+# its keys' expiry on every request (authenticate checks the exact times anyway).
+SCHEDULE_SLACK_SECONDS = 60
 
 
 def _lua_list(names: tuple[str, ...]) -> str:
@@ -43,6 +46,7 @@ def _lua_list(names: tuple[str, ...]) -> str:
 _PRELUDE = f"""
 local FIELDS = {_lua_list(INFO_FIELDS + _EXTRA_FIELDS)}
 local NINFO = {len(INFO_FIELDS)}
+local SLACK = {SCHEDULE_SLACK_SECONDS}
 local F = {{}}
 for i, name in ipairs(FIELDS) do F[name] = i end
 
@@ -106,10 +110,16 @@ local function extend(key, at)
   end
 end
 
--- Set every key of the session to expire with it and record its end for the sweeper.
-local function schedule(prefix, sid, h)
+-- Set every key of the session to expire with it (plus some slack) and record its end for
+-- the sweeper. A session in use moves its idle end on every request; its keys only move when
+-- that end passes what they were set to, at most once per slack period.
+local function schedule(prefix, sid, h, force)
   local e = ends_at(h)
+  local until_ = num(h, 'scheduled_until')
+  if not force and until_ and until_ >= e then return end
+  e = e + SLACK
   local at = ms(e)
+  redis.call('HSET', prefix .. 's:' .. sid, 'scheduled_until', tostring(e))
   local uid = h[F.user_id]
   redis.call('PEXPIREAT', prefix .. 's:' .. sid, at)
   -- The access-token key lives as long as the session, so that revoking an expired access
@@ -154,7 +164,7 @@ redis.call('SET', prefix .. 't:' .. h[F.access_hash], sid)
 if h[F.refresh_hash] then redis.call('SET', prefix .. 'r:' .. h[F.refresh_hash], sid) end
 redis.call('ZADD', prefix .. 'a', h[F.created_at], sid)
 redis.call('ZADD', prefix .. 'u:' .. h[F.user_id], h[F.created_at], sid)
-schedule(prefix, sid, h)
+schedule(prefix, sid, h, true)
 return 1
 """
 )
@@ -181,7 +191,7 @@ h[F.last_used_at] = ARGV[4]
 if exhausted(h) then
   end_session(prefix, sid, h[F.user_id])
 elseif h[F.idle_timeout] then
-  schedule(prefix, sid, h)
+  schedule(prefix, sid, h, false)
 end
 return {'ok', info(h)}
 """
@@ -236,7 +246,7 @@ redis.call('HSET', skey, 'access_hash', h[F.access_hash], 'refresh_hash', h[F.re
   'last_used_at', h[F.last_used_at], 'role', h[F.role])
 redis.call('SET', prefix .. 't:' .. ARGV[3], sid)
 redis.call('SET', prefix .. 'r:' .. ARGV[4], sid)
-schedule(prefix, sid, h)
+schedule(prefix, sid, h, true)
 return {'ok', info(h)}
 """
 )
