@@ -8,8 +8,11 @@ durable defaults and serialises concurrent migrations of several nodes with an a
 from __future__ import annotations
 
 import asyncio
+import fcntl
+import os
 import sqlite3
 from collections.abc import AsyncIterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -19,8 +22,17 @@ from sqlalchemy import Select, event, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy.sql.dml import UpdateBase
 
-from strongroom.db.hot import HotQuery, open_sqlite_reader
+from strongroom.db.hot import (
+    HotQuery,
+    HotStatement,
+    Step,
+    open_sqlite_reader,
+    open_sqlite_writer,
+    run_asyncpg_steps,
+    run_sqlite_steps,
+)
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 _PG_MIGRATION_LOCK = 0x5354524F  # "STRO"
@@ -40,6 +52,9 @@ class Database:
         self._pool_size = pool_size
         self._sqlite_reader: sqlite3.Connection | None = None
         self._pg_pool: Any = None
+        self._writer: ThreadPoolExecutor | None = None
+        self._sqlite_writer: sqlite3.Connection | None = None
+        self._writer_lock: int | None = None
         self._pg_pool_lock = asyncio.Lock()
         kwargs: dict[str, Any] = {"echo": echo, "hide_parameters": True}
         if self.is_sqlite:
@@ -82,6 +97,43 @@ class Database:
     def hot(self, statement: Select[Any]) -> HotQuery:
         return HotQuery(self, statement)
 
+    def hot_statement(self, statement: UpdateBase) -> HotStatement:
+        return HotStatement(self, statement)
+
+    async def run_steps(self, steps: Sequence[Step]) -> list[int]:
+        """Run hot-transaction steps (db/hot.py) atomically; `StepFailed` rolls all back."""
+        if self.is_sqlite:
+            loop = asyncio.get_running_loop()
+            try:
+                return await loop.run_in_executor(self._writer_pool(), self._sqlite_steps, steps)
+            except sqlite3.OperationalError as exc:
+                raise DatabaseUnavailable(type(exc).__name__) from None
+        try:
+            if self._pg_pool is None:
+                await self._open_pg_pool()
+            async with self._pg_pool.acquire() as conn:
+                return await run_asyncpg_steps(conn, steps)
+        except (OSError, asyncpg.InterfaceError, asyncpg.exceptions.PostgresConnectionError) as exc:
+            raise DatabaseUnavailable(type(exc).__name__) from None
+
+    def _writer_pool(self) -> ThreadPoolExecutor:
+        if self._writer is None:
+            self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite-writer")
+        return self._writer
+
+    def _sqlite_steps(self, steps: Sequence[Step]) -> list[int]:
+        # Runs on the writer thread only: its connection and lock file are never shared.
+        if self._sqlite_writer is None:
+            path = self.engine.url.database or ""
+            self._sqlite_writer = open_sqlite_writer(path)
+            self._writer_lock = os.open(f"{path}-writer.lock", os.O_RDWR | os.O_CREAT, 0o600)
+        assert self._writer_lock is not None
+        fcntl.flock(self._writer_lock, fcntl.LOCK_EX)
+        try:
+            return run_sqlite_steps(self._sqlite_writer, steps)
+        finally:
+            fcntl.flock(self._writer_lock, fcntl.LOCK_UN)
+
     async def fetch_first(self, sql: str, args: list[Any]) -> Sequence[Any] | None:
         """Run a compiled read on the raw driver; `DatabaseUnavailable` if it cannot."""
         if self.is_sqlite:
@@ -120,6 +172,10 @@ class Database:
         )
 
     async def dispose(self) -> None:
+        if self._writer is not None:
+            self._writer.submit(self._close_writer).result()
+            self._writer.shutdown()
+            self._writer = None
         if self._sqlite_reader is not None:
             self._sqlite_reader.close()
             self._sqlite_reader = None
@@ -142,6 +198,14 @@ class Database:
                         text("SELECT pg_advisory_unlock(:k)"), {"k": _PG_MIGRATION_LOCK}
                     )
                     await conn.commit()
+
+    def _close_writer(self) -> None:
+        if self._sqlite_writer is not None:
+            self._sqlite_writer.close()
+            self._sqlite_writer = None
+        if self._writer_lock is not None:
+            os.close(self._writer_lock)
+            self._writer_lock = None
 
 
 async def _keep_session(_connection: Any) -> None:

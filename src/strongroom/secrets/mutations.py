@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from sqlalchemy import and_, delete, exists, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -101,36 +100,6 @@ async def replace_metadata(
             insert(secret_metadata),
             [{"secret_id": secret_id, "key": k, "value": val} for k, val in metadata.items()],
         )
-
-
-@dataclass(frozen=True, slots=True)
-class Bump:
-    """What an update changes on the secret row besides the version number."""
-
-    now: float
-    by: str
-    cas: int | None
-    metadata: str | None  # JSON; None keeps the metadata
-    expires_at: float | None
-    set_expiry: bool
-
-
-async def bump_version(conn: AsyncConnection, secret_id: str, bump: Bump) -> int | None:
-    """Take the next version number of a live secret (matching `cas`); None if none matched."""
-    values: dict[str, Any] = {
-        "current_version": s.current_version + 1,
-        "updated_at": bump.now,
-        "updated_by": bump.by,
-    }
-    if bump.metadata is not None:
-        values["metadata"] = bump.metadata
-    if bump.set_expiry:
-        values["expires_at"] = bump.expires_at
-    statement = update(secrets).where(s.id == secret_id, live(bump.now))
-    if bump.cas is not None:
-        statement = statement.where(s.current_version == bump.cas)
-    row = (await conn.execute(statement.values(**values).returning(s.current_version))).first()
-    return int(row[0]) if row is not None else None
 
 
 async def wipe_versions(

@@ -12,6 +12,7 @@ from typing import Any
 from weakref import WeakKeyDictionary
 
 from sqlalchemy import (
+    BindParameter,
     ColumnElement,
     and_,
     bindparam,
@@ -106,7 +107,7 @@ _BY_ID_VERSION = _joined(v.version == bindparam("version")).where(s.id == bindpa
 _BY_PATH = _joined(v.version == s.current_version).where(s.path_key == bindparam("path"))
 
 
-def live(now: float) -> ColumnElement[bool]:
+def live(now: float | BindParameter[Any]) -> ColumnElement[bool]:
     return and_(
         s.deleted_at.is_(None),
         s.destroyed.is_(False),
@@ -121,9 +122,10 @@ class HotReads:
     """The reads of every secret request, compiled once per database and run as one driver
     call each (db/hot.py): no BEGIN/ROLLBACK, no thread hop on SQLite."""
 
-    __slots__ = ("_by_id", "_by_path", "_by_version")
+    __slots__ = ("_by_id", "_by_path", "_by_version", "_secret")
 
     def __init__(self, db: Database) -> None:
+        self._secret = db.hot(select(*_SECRET_COLUMNS).where(s.id == bindparam("secret_id")))
         self._by_id = db.hot(_BY_ID_CURRENT)
         self._by_version = db.hot(_BY_ID_VERSION)
         self._by_path = db.hot(_BY_PATH)
@@ -134,6 +136,10 @@ class HotReads:
         else:
             row = await self._by_version.first(secret_id=secret_id, version=version)
         return _versioned(row) if row is not None else None
+
+    async def secret(self, secret_id: str) -> SecretRow | None:
+        row = await self._secret.first(secret_id=secret_id)
+        return _secret(row) if row is not None else None
 
     async def by_path(self, path: str) -> VersionedRow | None:
         row = await self._by_path.first(path=path)

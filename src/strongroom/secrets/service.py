@@ -1,27 +1,29 @@
 """Secrets: writes (create, update, delete, undelete, destroy) and the expiry sweeper.
 
-Every value is encrypted by the barrier with associated data `secret:<id>:<version>` (on
-update, inside the transaction that takes the version number), so a ciphertext only ever
-decrypts in its own row. Writers lock the secret row before touching its versions.
+Every value is encrypted by the barrier with associated data `secret:<id>:<version>`, so a
+ciphertext only ever decrypts in its own row. An update takes its version number
+optimistically (see secrets/hot_writes.py); the other writers lock the secret row before
+touching its versions.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import orjson
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from strongroom.auth.principal import Principal
 from strongroom.db import now
 from strongroom.db.base import new_id
+from strongroom.db.hot import StepFailed
 from strongroom.errors import Conflict, InvalidInput, NotFound
 from strongroom.http.context import RequestContext
 from strongroom.policy.rules import Capability
 from strongroom.secrets import mutations
 from strongroom.secrets import repository as repo
 from strongroom.secrets.access import require
+from strongroom.secrets.hot_writes import NextVersion, hot_writes
 from strongroom.secrets.paths import normalize_path
 from strongroom.secrets.schemas import DestroyRequest, SecretCreate, SecretUpdate
 from strongroom.secrets.validation import (
@@ -34,6 +36,7 @@ from strongroom.secrets.validation import (
 from strongroom.services import Services
 
 SWEEP_BATCH = 500
+UPDATE_ATTEMPTS = 5
 SWEEP_MAX_BATCHES = 20
 
 
@@ -123,53 +126,71 @@ async def update_secret(
     ctx: RequestContext,
 ) -> Written:
     """Write a new version (409 when `cas` is not the current version)."""
-    secret = await _load(services, principal, secret_id, Capability.update, ctx)
-    problem = _why_not_live(secret, now())
-    if problem is not None:
-        raise problem
+    ctx.secret_id = secret_id
     limits = services.settings.secrets
     plaintext = encode_value(body.value, limits)
     metadata = check_metadata(body.metadata, limits) if body.metadata is not None else None
     ttl = resolve_ttl(body.ttl, limits, use_default=False)
-    at = now()
-    bump = mutations.Bump(
-        now=at,
-        by=principal.username,
-        cas=body.cas,
-        metadata=orjson.dumps(metadata).decode() if metadata is not None else None,
-        expires_at=_expiry(ttl, at),
-        set_expiry=body.ttl is not None,
-    )
-    async with services.db.begin() as conn:
-        version = await mutations.bump_version(conn, secret_id, bump)
-        if version is None:
-            raise await _why_no_bump(conn, secret_id, body.cas, at)
-        ciphertext = services.barrier.encrypt(plaintext, binding(secret_id, version))
-        await mutations.insert_version(
-            conn, secret_id, version, ciphertext, value_type(body.value), at, principal.username
+    reads = repo.hot_reads(services.db)
+    secret = await reads.secret(secret_id)
+    for _ in range(UPDATE_ATTEMPTS):
+        secret = _writable(services, principal, secret, body.cas, ctx)
+        at = now()
+        version = secret.current_version + 1
+        write = NextVersion(
+            secret_id=secret_id,
+            expected=secret.current_version,
+            ciphertext=services.barrier.encrypt(plaintext, binding(secret_id, version)),
+            value_type=value_type(body.value),
+            at=at,
+            by=principal.username,
+            metadata_json=orjson.dumps(metadata).decode() if metadata is not None else None,
+            metadata=metadata,
+            expires_at=_expiry(ttl, at),
+            set_expiry=body.ttl is not None,
+            wipe_up_to=version - limits.max_versions if version > limits.max_versions else None,
         )
-        if metadata is not None:
-            await mutations.replace_metadata(conn, secret_id, metadata, fresh=False)
-        if version > limits.max_versions:
-            await mutations.wipe_versions(conn, secret_id, at, up_to=version - limits.max_versions)
-        updated = await repo.get_secret(conn, secret_id)
-    assert updated is not None
-    return Written(updated, version, orjson.loads(updated.metadata))
+        try:
+            await services.db.run_steps(hot_writes(services.db).steps(write))
+        except StepFailed:
+            secret = await reads.secret(secret_id)  # another writer won: look again
+            continue
+        return _written(secret, write, version)
+    raise Conflict("the secret kept changing while this write was retried; try again")
 
 
-async def _why_no_bump(
-    conn: AsyncConnection, secret_id: str, cas: int | None, at: float
-) -> NotFound | Conflict:
-    secret = await repo.get_secret(conn, secret_id)
+def _writable(
+    services: Services,
+    principal: Principal,
+    secret: repo.SecretRow | None,
+    cas: int | None,
+    ctx: RequestContext,
+) -> repo.SecretRow:
+    """The secret, if it is live, the caller may update it, and `cas` (if any) still holds."""
     if secret is None:
-        return NotFound("no secret with this id")
-    problem = _why_not_live(secret, at)
+        raise NotFound("no secret with this id")
+    ctx.secret_path = secret.path
+    require(services, principal, Capability.update, secret.path)
+    problem = _why_not_live(secret, now())
     if problem is not None:
-        return problem
-    return Conflict(
-        f"check-and-set failed: the current version is {secret.current_version}, not {cas}",
-        code="cas_mismatch",
+        raise problem
+    if cas is not None and cas != secret.current_version:
+        raise Conflict(
+            f"check-and-set failed: the current version is {secret.current_version}, not {cas}",
+            code="cas_mismatch",
+        )
+    return secret
+
+
+def _written(secret: repo.SecretRow, write: NextVersion, version: int) -> Written:
+    updated = replace(
+        secret,
+        current_version=version,
+        updated_at=write.at,
+        metadata=write.metadata_json if write.metadata_json is not None else secret.metadata,
+        expires_at=write.expires_at if write.set_expiry else secret.expires_at,
     )
+    return Written(updated, version, orjson.loads(updated.metadata))
 
 
 async def delete_secret(
