@@ -27,11 +27,12 @@ from sqlalchemy.sql.dml import UpdateBase
 from strongroom.db.hot import (
     HotQuery,
     HotStatement,
-    Step,
+    Plan,
+    T,
     open_sqlite_reader,
     open_sqlite_writer,
-    run_asyncpg_steps,
-    run_sqlite_steps,
+    run_asyncpg_plan,
+    run_sqlite_plan,
 )
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
@@ -100,19 +101,20 @@ class Database:
     def hot_statement(self, statement: UpdateBase) -> HotStatement:
         return HotStatement(self, statement)
 
-    async def run_steps(self, steps: Sequence[Step]) -> list[int]:
-        """Run hot-transaction steps (db/hot.py) atomically; `StepFailed` rolls all back."""
+    async def run_plan(self, plan: Plan[T]) -> T:
+        """Run a hot transaction (db/hot.py) atomically: committed when the plan returns,
+        rolled back if it raises (`StepFailed` included)."""
         if self.is_sqlite:
             loop = asyncio.get_running_loop()
             try:
-                return await loop.run_in_executor(self._writer_pool(), self._sqlite_steps, steps)
+                return await loop.run_in_executor(self._writer_pool(), self._sqlite_plan, plan)
             except sqlite3.OperationalError as exc:
                 raise DatabaseUnavailable(type(exc).__name__) from None
         try:
             if self._pg_pool is None:
                 await self._open_pg_pool()
             async with self._pg_pool.acquire() as conn:
-                return await run_asyncpg_steps(conn, steps)
+                return await run_asyncpg_plan(conn, plan)
         except (OSError, asyncpg.InterfaceError, asyncpg.exceptions.PostgresConnectionError) as exc:
             raise DatabaseUnavailable(type(exc).__name__) from None
 
@@ -121,7 +123,7 @@ class Database:
             self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite-writer")
         return self._writer
 
-    def _sqlite_steps(self, steps: Sequence[Step]) -> list[int]:
+    def _sqlite_plan(self, plan: Plan[T]) -> T:
         # Runs on the writer thread only: its connection and lock file are never shared.
         if self._sqlite_writer is None:
             path = self.engine.url.database or ""
@@ -130,7 +132,7 @@ class Database:
         assert self._writer_lock is not None
         fcntl.flock(self._writer_lock, fcntl.LOCK_EX)
         try:
-            return run_sqlite_steps(self._sqlite_writer, steps)
+            return run_sqlite_plan(self._sqlite_writer, plan)
         finally:
             fcntl.flock(self._writer_lock, fcntl.LOCK_UN)
 

@@ -8,7 +8,7 @@ loop thread (an indexed read of a WAL database takes microseconds and never wait
 writer), or one `fetchrow` on an asyncpg pool with prepared-statement caching.
 
 The same goes for the one write on every service's hot path (a secret's next version):
-`Database.run_steps` runs a few compiled statements as one transaction on the raw driver (an
+`Database.run_plan` runs a few compiled statements as one transaction on the raw driver (an
 asyncpg transaction; on SQLite, a writer thread that takes an inter-process file lock, then
 BEGIN IMMEDIATE, so writers queue on the lock instead of SQLite's sleep-and-retry). Other
 writes keep SQLAlchemy's unit of work.
@@ -17,15 +17,17 @@ writes keep SQLAlchemy's unit of work.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Mapping, Sequence
+from collections.abc import Generator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy import Select
 from sqlalchemy.sql.dml import UpdateBase
 
 if TYPE_CHECKING:
     from strongroom.db.engine import Database
+
+T = TypeVar("T")
 
 
 class HotQuery:
@@ -74,67 +76,83 @@ class HotStatement:
 
 @dataclass(frozen=True, slots=True)
 class Step:
-    """One statement of a hot transaction: `params` once, or `many` parameter sets; with
-    `expect_rows`, the transaction is rolled back (StepFailed) unless exactly that many rows
-    changed."""
+    """One statement of a hot transaction: `params` once, or `many` parameter sets. The plan
+    gets back the first row (`returning`) or the number of changed rows; with `expect_rows`,
+    another number rolls the whole transaction back (StepFailed)."""
 
     statement: HotStatement
     params: Mapping[str, Any] = field(default_factory=dict)
     many: Sequence[Mapping[str, Any]] | None = None
     expect_rows: int | None = None
+    returning: bool = False
+
+
+# A transaction as a generator: it yields steps, receives each one's result, and returns the
+# transaction's result. The same plan runs on SQLite (in the writer thread) and asyncpg.
+Plan = Generator[Step, Any, T]
 
 
 class StepFailed(Exception):
     """A step changed another number of rows than it expected; nothing was committed."""
 
-    def __init__(self, index: int) -> None:
-        super().__init__(f"step {index} changed an unexpected number of rows")
-        self.index = index
+    def __init__(self, step: Step) -> None:
+        super().__init__(f"{step.statement!r} changed an unexpected number of rows")
 
 
-def run_sqlite_steps(connection: sqlite3.Connection, steps: Sequence[Step]) -> list[int]:
-    """The steps in one IMMEDIATE transaction on `connection` (the caller serialises writers)."""
+def _sqlite_step(connection: sqlite3.Connection, step: Step) -> Any:
+    statement = step.statement
+    if step.many is not None:
+        cursor = connection.executemany(statement.sql, [statement.arguments(p) for p in step.many])
+        return cursor.rowcount
+    cursor = connection.execute(statement.sql, statement.arguments(step.params))
+    if step.returning:
+        return cursor.fetchone()
+    if step.expect_rows is not None and cursor.rowcount != step.expect_rows:
+        raise StepFailed(step)
+    return cursor.rowcount
+
+
+def run_sqlite_plan(connection: sqlite3.Connection, plan: Plan[T]) -> T:
+    """A plan in one IMMEDIATE transaction on `connection` (the caller serialises writers)."""
     connection.execute("BEGIN IMMEDIATE")
     try:
-        counts = []
-        for index, step in enumerate(steps):
-            if step.many is not None:
-                cursor = connection.executemany(
-                    step.statement.sql, [step.statement.arguments(p) for p in step.many]
-                )
-            else:
-                cursor = connection.execute(
-                    step.statement.sql, step.statement.arguments(step.params)
-                )
-            if step.expect_rows is not None and cursor.rowcount != step.expect_rows:
-                raise StepFailed(index)
-            counts.append(cursor.rowcount)
+        step = next(plan)
+        while True:
+            step = plan.send(_sqlite_step(connection, step))
+    except StopIteration as done:
         connection.execute("COMMIT")
-        return counts
+        result: T = done.value
+        return result
     except BaseException:
         connection.execute("ROLLBACK")
         raise
 
 
-async def run_asyncpg_steps(connection: Any, steps: Sequence[Step]) -> list[int]:
-    """The steps in one transaction on an asyncpg connection."""
-    counts = []
+async def _asyncpg_step(connection: Any, step: Step) -> Any:
+    statement = step.statement
+    if step.many is not None:
+        await connection.executemany(statement.sql, [statement.arguments(p) for p in step.many])
+        return len(step.many)
+    arguments = statement.arguments(step.params)
+    if step.returning:
+        return await connection.fetchrow(statement.sql, *arguments)
+    status = await connection.execute(statement.sql, *arguments)
+    rows = int(status.rsplit(" ", 1)[-1]) if status and status[-1].isdigit() else 0
+    if step.expect_rows is not None and rows != step.expect_rows:
+        raise StepFailed(step)
+    return rows
+
+
+async def run_asyncpg_plan(connection: Any, plan: Plan[T]) -> T:
+    """A plan in one transaction on an asyncpg connection."""
     async with connection.transaction():
-        for index, step in enumerate(steps):
-            if step.many is not None:
-                await connection.executemany(
-                    step.statement.sql, [step.statement.arguments(p) for p in step.many]
-                )
-                counts.append(len(step.many))
-                continue
-            status = await connection.execute(
-                step.statement.sql, *step.statement.arguments(step.params)
-            )
-            rows = int(status.rsplit(" ", 1)[-1]) if status and status[-1].isdigit() else 0
-            if step.expect_rows is not None and rows != step.expect_rows:
-                raise StepFailed(index)
-            counts.append(rows)
-    return counts
+        try:
+            step = next(plan)
+            while True:
+                step = plan.send(await _asyncpg_step(connection, step))
+        except StopIteration as done:
+            result: T = done.value
+            return result
 
 
 def open_sqlite_writer(path: str) -> sqlite3.Connection:

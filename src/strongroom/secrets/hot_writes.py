@@ -1,15 +1,14 @@
 """A secret's next version, as one hot transaction (db/hot.py): the write on the hot path.
 
-The version number is taken optimistically: the caller read the secret (its path was needed
-for the policy check anyway), encrypts for `current_version + 1`, and the first step moves
-the row from that version to the next only if nobody else did meanwhile (a conditional
-UPDATE that must change exactly one row). If another writer won, nothing is committed and
-the caller reads again and retries; `cas` mismatches are refused before any write.
+The first step takes the next version number on the secret row (UPDATE ... RETURNING, which
+also locks the row until commit, so concurrent writers queue instead of failing); the value
+is encrypted for that version, then stored; metadata and the wiping of versions beyond
+`max_versions` follow in the same transaction.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 from weakref import WeakKeyDictionary
@@ -17,7 +16,7 @@ from weakref import WeakKeyDictionary
 from sqlalchemy import bindparam, delete, insert, update
 
 from strongroom.db import Database
-from strongroom.db.hot import HotStatement, Step
+from strongroom.db.hot import HotStatement, Plan, Step
 from strongroom.secrets.models import secret_metadata, secret_versions, secrets
 from strongroom.secrets.repository import live
 
@@ -27,8 +26,7 @@ s, v, m = secrets.c, secret_versions.c, secret_metadata.c
 @dataclass(frozen=True, slots=True)
 class NextVersion:
     secret_id: str
-    expected: int  # the version the writer read; the write happens only if it is still current
-    ciphertext: bytes
+    cas: int | None  # the write happens only if this is still the current version
     value_type: str
     at: float
     by: str
@@ -36,13 +34,20 @@ class NextVersion:
     metadata: Mapping[str, str] | None
     expires_at: float | None
     set_expiry: bool
-    wipe_up_to: int | None  # versions <= this lose their ciphertext (max_versions)
+    max_versions: int
+
+
+@dataclass(frozen=True, slots=True)
+class Stored:
+    version: int
+    metadata_json: str
+    expires_at: float | None
 
 
 class HotWrites:
     def __init__(self, db: Database) -> None:
         self._db = db
-        self._bumps: dict[tuple[bool, bool], HotStatement] = {}
+        self._bumps: dict[tuple[bool, bool, bool], HotStatement] = {}
         self._insert_version = db.hot_statement(
             insert(secret_versions).values(
                 secret_id=bindparam("sid"),
@@ -71,11 +76,11 @@ class HotWrites:
             .values(ciphertext=None, destroyed_at=bindparam("at"))
         )
 
-    def _bump(self, metadata: bool, expiry: bool) -> HotStatement:
-        statement = self._bumps.get((metadata, expiry))
+    def _bump(self, metadata: bool, expiry: bool, cas: bool) -> HotStatement:
+        statement = self._bumps.get((metadata, expiry, cas))
         if statement is None:
             values: dict[str, Any] = {
-                "current_version": bindparam("version"),
+                "current_version": s.current_version + 1,
                 "updated_at": bindparam("at"),
                 "updated_by": bindparam("by"),
             }
@@ -83,54 +88,47 @@ class HotWrites:
                 values["metadata"] = bindparam("metadata")
             if expiry:
                 values["expires_at"] = bindparam("expires_at")
-            statement = self._bumps[(metadata, expiry)] = self._db.hot_statement(
-                update(secrets)
-                .where(
-                    s.id == bindparam("sid"),
-                    s.current_version == bindparam("expected"),
-                    live(bindparam("at")),
-                )
-                .values(**values)
+            bump = update(secrets).where(s.id == bindparam("sid"), live(bindparam("at")))
+            if cas:
+                bump = bump.where(s.current_version == bindparam("cas"))
+            statement = self._bumps[(metadata, expiry, cas)] = self._db.hot_statement(
+                bump.values(**values).returning(s.current_version, s.metadata, s.expires_at)
             )
         return statement
 
-    def steps(self, write: NextVersion) -> list[Step]:
+    def next_version(
+        self, write: NextVersion, encrypt: Callable[[int], bytes]
+    ) -> Plan[Stored | None]:
+        """The plan of the write; returns what the row now holds, or None if the secret is gone,
+        not live, or (with `cas`) at another version: nothing was changed then."""
         common = {"sid": write.secret_id, "at": write.at, "by": write.by}
-        version = write.expected + 1
-        bump = {
-            **common,
-            "version": version,
-            "expected": write.expected,
-            "metadata": write.metadata_json,
-            "expires_at": write.expires_at,
-        }
-        steps = [
-            Step(
-                self._bump(write.metadata_json is not None, write.set_expiry),
-                bump,
-                expect_rows=1,
-            ),
-            Step(
-                self._insert_version,
-                {
-                    **common,
-                    "version": version,
-                    "ciphertext": write.ciphertext,
-                    "value_type": write.value_type,
-                },
-            ),
-        ]
+        row = yield Step(
+            self._bump(write.metadata_json is not None, write.set_expiry, write.cas is not None),
+            {**common, "metadata": write.metadata_json, "expires_at": write.expires_at,
+             "cas": write.cas},
+            returning=True,
+        )  # fmt: skip
+        if row is None:
+            return None
+        version = int(row[0])
+        yield Step(
+            self._insert_version,
+            {
+                **common,
+                "version": version,
+                "ciphertext": encrypt(version),
+                "value_type": write.value_type,
+            },
+        )
         if write.metadata is not None:
-            steps.append(Step(self._drop_metadata, {"sid": write.secret_id}))
+            yield Step(self._drop_metadata, {"sid": write.secret_id})
             if write.metadata:
-                rows = [
-                    {"sid": write.secret_id, "key": k, "value": val}
-                    for k, val in write.metadata.items()
-                ]
-                steps.append(Step(self._add_metadata, many=rows))
-        if write.wipe_up_to is not None:
-            steps.append(Step(self._wipe, {**common, "up_to": write.wipe_up_to}))
-        return steps
+                sid = write.secret_id
+                rows = [{"sid": sid, "key": k, "value": val} for k, val in write.metadata.items()]
+                yield Step(self._add_metadata, many=rows)
+        if version > write.max_versions:
+            yield Step(self._wipe, {**common, "up_to": version - write.max_versions})
+        return Stored(version, str(row[1]), row[2])
 
 
 _HOT: WeakKeyDictionary[Database, HotWrites] = WeakKeyDictionary()

@@ -16,7 +16,6 @@ from sqlalchemy.exc import IntegrityError
 from strongroom.auth.principal import Principal
 from strongroom.db import now
 from strongroom.db.base import new_id
-from strongroom.db.hot import StepFailed
 from strongroom.errors import Conflict, InvalidInput, NotFound
 from strongroom.http.context import RequestContext
 from strongroom.policy.rules import Capability
@@ -36,7 +35,6 @@ from strongroom.secrets.validation import (
 from strongroom.services import Services
 
 SWEEP_BATCH = 500
-UPDATE_ATTEMPTS = 5
 SWEEP_MAX_BATCHES = 20
 
 
@@ -132,31 +130,38 @@ async def update_secret(
     metadata = check_metadata(body.metadata, limits) if body.metadata is not None else None
     ttl = resolve_ttl(body.ttl, limits, use_default=False)
     reads = repo.hot_reads(services.db)
-    secret = await reads.secret(secret_id)
-    for _ in range(UPDATE_ATTEMPTS):
-        secret = _writable(services, principal, secret, body.cas, ctx)
-        at = now()
-        version = secret.current_version + 1
-        write = NextVersion(
-            secret_id=secret_id,
-            expected=secret.current_version,
-            ciphertext=services.barrier.encrypt(plaintext, binding(secret_id, version)),
-            value_type=value_type(body.value),
-            at=at,
-            by=principal.username,
-            metadata_json=orjson.dumps(metadata).decode() if metadata is not None else None,
-            metadata=metadata,
-            expires_at=_expiry(ttl, at),
-            set_expiry=body.ttl is not None,
-            wipe_up_to=version - limits.max_versions if version > limits.max_versions else None,
-        )
-        try:
-            await services.db.run_steps(hot_writes(services.db).steps(write))
-        except StepFailed:
-            secret = await reads.secret(secret_id)  # another writer won: look again
-            continue
-        return _written(secret, write, version)
-    raise Conflict("the secret kept changing while this write was retried; try again")
+    secret = _writable(services, principal, await reads.secret(secret_id), body.cas, ctx)
+    at = now()
+    write = NextVersion(
+        secret_id=secret_id,
+        cas=body.cas,
+        value_type=value_type(body.value),
+        at=at,
+        by=principal.username,
+        metadata_json=orjson.dumps(metadata).decode() if metadata is not None else None,
+        metadata=metadata,
+        expires_at=_expiry(ttl, at),
+        set_expiry=body.ttl is not None,
+        max_versions=limits.max_versions,
+    )
+    barrier = services.barrier
+
+    def encrypt(version: int) -> bytes:
+        return barrier.encrypt(plaintext, binding(secret_id, version))
+
+    stored = await services.db.run_plan(hot_writes(services.db).next_version(write, encrypt))
+    if stored is None:
+        # Deleted, expired or moved past `cas` since it was read: say which.
+        _writable(services, principal, await reads.secret(secret_id), body.cas, ctx)
+        raise Conflict("the secret changed while it was written; try again")
+    updated = replace(
+        secret,
+        current_version=stored.version,
+        updated_at=at,
+        metadata=stored.metadata_json,
+        expires_at=stored.expires_at,
+    )
+    return Written(updated, stored.version, orjson.loads(stored.metadata_json))
 
 
 def _writable(
@@ -180,17 +185,6 @@ def _writable(
             code="cas_mismatch",
         )
     return secret
-
-
-def _written(secret: repo.SecretRow, write: NextVersion, version: int) -> Written:
-    updated = replace(
-        secret,
-        current_version=version,
-        updated_at=write.at,
-        metadata=write.metadata_json if write.metadata_json is not None else secret.metadata,
-        expires_at=write.expires_at if write.set_expiry else secret.expires_at,
-    )
-    return Written(updated, version, orjson.loads(updated.metadata))
 
 
 async def delete_secret(
