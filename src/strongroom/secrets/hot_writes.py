@@ -18,7 +18,7 @@ from sqlalchemy import bindparam, delete, insert, update
 from strongroom.db import Database
 from strongroom.db.hot import HotStatement, Plan, Step
 from strongroom.secrets.models import secret_metadata, secret_versions, secrets
-from strongroom.secrets.repository import live
+from strongroom.secrets.repository import SECRET_COLUMNS, SecretRow, live, secret_row
 
 s, v, m = secrets.c, secret_versions.c, secret_metadata.c
 
@@ -35,13 +35,6 @@ class NextVersion:
     expires_at: float | None
     set_expiry: bool
     max_versions: int
-
-
-@dataclass(frozen=True, slots=True)
-class Stored:
-    version: int
-    metadata_json: str
-    expires_at: float | None
 
 
 class HotWrites:
@@ -92,15 +85,21 @@ class HotWrites:
             if cas:
                 bump = bump.where(s.current_version == bindparam("cas"))
             statement = self._bumps[(metadata, expiry, cas)] = self._db.hot_statement(
-                bump.values(**values).returning(s.current_version, s.metadata, s.expires_at)
+                bump.values(**values).returning(*SECRET_COLUMNS)
             )
         return statement
 
     def next_version(
-        self, write: NextVersion, encrypt: Callable[[int], bytes]
-    ) -> Plan[Stored | None]:
-        """The plan of the write; returns what the row now holds, or None if the secret is gone,
-        not live, or (with `cas`) at another version: nothing was changed then."""
+        self,
+        write: NextVersion,
+        check: Callable[[SecretRow], None],
+        encrypt: Callable[[int], bytes],
+    ) -> Plan[SecretRow | None]:
+        """The plan of the write; returns the secret row as it now is, or None if the secret
+        is gone, not live, or (with `cas`) at another version: nothing was changed then.
+
+        `check` sees the row first (the caller's policy on its path): whatever it raises rolls
+        the transaction back, so a denied write changes nothing."""
         common = {"sid": write.secret_id, "at": write.at, "by": write.by}
         row = yield Step(
             self._bump(write.metadata_json is not None, write.set_expiry, write.cas is not None),
@@ -110,7 +109,9 @@ class HotWrites:
         )  # fmt: skip
         if row is None:
             return None
-        version = int(row[0])
+        secret = secret_row(row)
+        check(secret)
+        version = secret.current_version
         yield Step(
             self._insert_version,
             {
@@ -128,7 +129,7 @@ class HotWrites:
                 yield Step(self._add_metadata, many=rows)
         if version > write.max_versions:
             yield Step(self._wipe, {**common, "up_to": version - write.max_versions})
-        return Stored(version, str(row[1]), row[2])
+        return secret
 
 
 _HOT: WeakKeyDictionary[Database, HotWrites] = WeakKeyDictionary()

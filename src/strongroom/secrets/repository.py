@@ -67,7 +67,7 @@ class VersionRow:
     has_ciphertext: bool
 
 
-_SECRET_COLUMNS = (
+SECRET_COLUMNS = (
     s.id,
     s.path,
     s.path_key,
@@ -81,22 +81,22 @@ _SECRET_COLUMNS = (
     s.created_at,
     s.updated_at,
 )
-_N = len(_SECRET_COLUMNS)
+_N = len(SECRET_COLUMNS)
 _VERSION_COLUMNS = (v.version, v.ciphertext, v.created_at)
 
 
-def _secret(row: Sequence[Any]) -> SecretRow:
+def secret_row(row: Sequence[Any]) -> SecretRow:
     values = list(row[:_N])
     values[9] = bool(values[9])  # raw driver rows (db.hot) carry SQLite's 0/1 for booleans
     return SecretRow(*values)
 
 
 def _versioned(row: Sequence[Any]) -> VersionedRow:
-    return VersionedRow(_secret(row), row[_N], row[_N + 1], row[_N + 2])
+    return VersionedRow(secret_row(row), row[_N], row[_N + 1], row[_N + 2])
 
 
 def _joined(version_clause: ColumnElement[bool]) -> Any:
-    return select(*_SECRET_COLUMNS, *_VERSION_COLUMNS).select_from(
+    return select(*SECRET_COLUMNS, *_VERSION_COLUMNS).select_from(
         secrets.join(secret_versions, and_(v.secret_id == s.id, version_clause))
     )
 
@@ -125,7 +125,7 @@ class HotReads:
     __slots__ = ("_by_id", "_by_path", "_by_version", "_secret")
 
     def __init__(self, db: Database) -> None:
-        self._secret = db.hot(select(*_SECRET_COLUMNS).where(s.id == bindparam("secret_id")))
+        self._secret = db.hot(select(*SECRET_COLUMNS).where(s.id == bindparam("secret_id")))
         self._by_id = db.hot(_BY_ID_CURRENT)
         self._by_version = db.hot(_BY_ID_VERSION)
         self._by_path = db.hot(_BY_PATH)
@@ -139,7 +139,7 @@ class HotReads:
 
     async def secret(self, secret_id: str) -> SecretRow | None:
         row = await self._secret.first(secret_id=secret_id)
-        return _secret(row) if row is not None else None
+        return secret_row(row) if row is not None else None
 
     async def by_path(self, path: str) -> VersionedRow | None:
         row = await self._by_path.first(path=path)
@@ -169,8 +169,8 @@ async def fetch_by_id(
 
 
 async def get_secret(conn: AsyncConnection, secret_id: str) -> SecretRow | None:
-    row = (await conn.execute(select(*_SECRET_COLUMNS).where(s.id == secret_id))).first()
-    return _secret(row) if row is not None else None
+    row = (await conn.execute(select(*SECRET_COLUMNS).where(s.id == secret_id))).first()
+    return secret_row(row) if row is not None else None
 
 
 async def list_versions(
@@ -215,7 +215,7 @@ async def list_batch(conn: AsyncConnection, query: ListQuery) -> list[SecretRow]
         return []
     # A deleted or destroyed secret has released its path (path_key NULL): only expiry is left
     # to check, which keeps the predicate simple enough for the planner to walk the index.
-    statement = select(*_SECRET_COLUMNS).where(
+    statement = select(*SECRET_COLUMNS).where(
         s.path_key.is_not(None), or_(s.expires_at.is_(None), s.expires_at > query.now)
     )
     if query.after is not None:
@@ -226,7 +226,7 @@ async def list_batch(conn: AsyncConnection, query: ListQuery) -> list[SecretRow]
             exists().where(m.secret_id == s.id, m.key == key, m.value == value)
         )
     statement = statement.order_by(s.path_key).limit(query.limit)
-    return [_secret(row) for row in await conn.execute(statement)]
+    return [secret_row(row) for row in await conn.execute(statement)]
 
 
 def _range(low: str | None, high: str | None) -> ColumnElement[bool]:

@@ -8,7 +8,7 @@ touching its versions.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import orjson
 from sqlalchemy.exc import IntegrityError
@@ -129,8 +129,6 @@ async def update_secret(
     plaintext = encode_value(body.value, limits)
     metadata = check_metadata(body.metadata, limits) if body.metadata is not None else None
     ttl = resolve_ttl(body.ttl, limits, use_default=False)
-    reads = repo.hot_reads(services.db)
-    secret = _writable(services, principal, await reads.secret(secret_id), body.cas, ctx)
     at = now()
     write = NextVersion(
         secret_id=secret_id,
@@ -146,22 +144,21 @@ async def update_secret(
     )
     barrier = services.barrier
 
+    def check(secret: repo.SecretRow) -> None:
+        ctx.secret_path = secret.path
+        require(services, principal, Capability.update, secret.path)
+
     def encrypt(version: int) -> bytes:
         return barrier.encrypt(plaintext, binding(secret_id, version))
 
-    stored = await services.db.run_plan(hot_writes(services.db).next_version(write, encrypt))
-    if stored is None:
-        # Deleted, expired or moved past `cas` since it was read: say which.
-        _writable(services, principal, await reads.secret(secret_id), body.cas, ctx)
+    plan = hot_writes(services.db).next_version(write, check, encrypt)
+    updated = await services.db.run_plan(plan)
+    if updated is None:
+        # Unknown, deleted, expired or not at `cas`: say which (nothing was written).
+        secret = await repo.hot_reads(services.db).secret(secret_id)
+        _writable(services, principal, secret, body.cas, ctx)
         raise Conflict("the secret changed while it was written; try again")
-    updated = replace(
-        secret,
-        current_version=stored.version,
-        updated_at=at,
-        metadata=stored.metadata_json,
-        expires_at=stored.expires_at,
-    )
-    return Written(updated, stored.version, orjson.loads(stored.metadata_json))
+    return Written(updated, updated.current_version, orjson.loads(updated.metadata))
 
 
 def _writable(
