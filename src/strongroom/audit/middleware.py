@@ -96,7 +96,8 @@ class _AuditedExchange:
                 await self._record(status)
 
     def _needs_record(self) -> bool:
-        return self.ctx.principal is not None or self.ctx.auth_failed
+        ctx = self.ctx
+        return ctx.principal is not None or ctx.auth_failed or ctx.audit_anyway
 
     async def send_message(self, message: Message) -> None:
         if message["type"] == "http.response.start" and not self.started:

@@ -23,6 +23,7 @@ from strongroom.auth.schemas import (
     TokenResponse,
 )
 from strongroom.auth.sessions import introspect, list_sessions, revoke_session_of
+from strongroom.crypto import KeyPurpose
 from strongroom.errors import Forbidden, OAuthError
 from strongroom.http.body import document_body, parse_body
 from strongroom.http.context import get_context
@@ -83,7 +84,13 @@ async def revoke_token(request: Request, services: ServicesDep) -> Revoked:
     same body, whether or not the token existed."""
     body = await parse_body(request, RevokeRequest)
     token = body.revoke_token or body.token
-    await login.revoke(services, token.get_secret_value() if token else None)
+    revoked = token.get_secret_value() if token else None
+    # Revocations are recorded whoever sends them: which token (as an HMAC), when, from where.
+    ctx = get_context(request)
+    ctx.audit_anyway = True
+    if revoked and not services.barrier.sealed:
+        ctx.token_hmac = services.barrier.keyring.mac(KeyPurpose.audit, revoked.encode())
+    await login.revoke(services, revoked)
     return Revoked()
 
 

@@ -36,6 +36,8 @@ class RequestContext:
     secret_path: str | None = None
     # The route reads or writes secrets or settings: with no audit sink it must fail closed.
     sensitive: bool = False
+    # Record this request although nobody authenticated (e.g. a token revocation).
+    audit_anyway: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
 
 

@@ -94,7 +94,9 @@ async def set_setting(
     """Set one known setting (validated by its type and bounds, and with the rest of the
     configuration) or a free `custom.*` key. Unknown keys: 422 listing the valid ones."""
     request_id = _sensitive(request)
-    view = await SettingsService(services).set_one(body.key, body.value, admin.username, request_id)
+    service = SettingsService(services)
+    view = await service.set_one(body.key, body.value, admin.username, request_id)
+    get_context(request).extra["audit"] = {"settings": service.applied}
     return SettingOut.of(view)
 
 
@@ -104,7 +106,9 @@ async def _update_group(
     request_id = _sensitive(request)
     if not changes:
         raise InvalidInput(f"name at least one {group} setting to change", loc=("body",))
-    views = await SettingsService(services).update_group(group, changes, actor, request_id)
+    service = SettingsService(services)
+    views = await service.update_group(group, changes, actor, request_id)
+    get_context(request).extra["audit"] = {"settings": service.applied}
     return SettingsOut(settings=[SettingOut.of(v) for v in views])
 
 

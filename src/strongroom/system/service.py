@@ -45,6 +45,8 @@ class SettingView:
 class SettingsService:
     def __init__(self, services: Services) -> None:
         self.services = services
+        # What the last write changed (secret values masked), for the audit record.
+        self.applied: list[dict[str, Any]] = []
 
     # Reading --------------------------------------------------------------------------------
 
@@ -191,6 +193,7 @@ class SettingsService:
             rows.append(row)
             old, new = self._public(key, current.value(key)), self._public(key, value)
             history.append(HistoryEntry(0, key, old, new, stamp, actor, request_id))
+            self.applied.append({"key": key, "old": json.loads(old), "new": json.loads(new)})
         async with self.services.db.begin() as conn:
             for row in rows:
                 await repo.upsert_setting(conn, row)

@@ -1,0 +1,95 @@
+"""A security officer's question, answered from the audit file (issue 7, acceptance 1):
+a scripted sequence leaves exactly the expected records, in order, and nothing secret."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from strongroom.audit.verify import verify_file
+from tests.audit.helpers import read_records
+from tests.support import Api, make_user_session
+
+PASSWORD = "alice's long passphrase 1"
+WRONG = "not alice's passphrase"
+SECRET_VALUE = "db-password-MARKER-5f1e"
+
+
+async def test_scripted_sequence_leaves_exactly_the_expected_records(sqlite_api: Api) -> None:
+    api = sqlite_api
+    admin, _ = await make_user_session(api.services, "root", "admin")
+    bob, _ = await make_user_session(api.services, "bob", "user")
+    created = await api.client.post(
+        "/api/v1/users/create",
+        json={"username": "alice", "password": PASSWORD},
+        headers=api.auth(admin),
+    )
+    assert created.status_code == 200
+    audit_file = api.services.config.resolved_audit_file
+    assert audit_file is not None
+    start = len(read_records(audit_file))
+
+    login = await api.client.post(
+        "/api/v1/auth/token/create",
+        data={"grant_type": "password", "username": "alice", "password": PASSWORD},
+    )
+    tokens: dict[str, Any] = login.json()
+    alice = api.auth(tokens["access_token"])
+    failed = await api.client.post(
+        "/api/v1/auth/token/create",
+        data={"grant_type": "password", "username": "alice", "password": WRONG},
+    )
+    secret = await api.client.post(
+        "/api/v1/secrets/create",
+        json={"path": "users/alice/db", "value": SECRET_VALUE},
+        headers=alice,
+    )
+    secret_id = secret.json()["id"]
+    read = await api.client.get(f"/api/v1/secrets/{secret_id}", headers=alice)
+    denied = await api.client.get(f"/api/v1/secrets/{secret_id}", headers=api.auth(bob))
+    setting = await api.client.post(
+        "/api/v1/sys/security", json={"access_token_ttl": "10m"}, headers=api.auth(admin)
+    )
+    revoke = await api.client.post(
+        "/api/v1/auth/token/revoke", data={"token": tokens["access_token"]}
+    )
+    statuses = [r.status_code for r in (login, failed, secret, read, denied, setting, revoke)]
+    assert statuses == [200, 401, 200, 200, 403, 200, 200]
+
+    records = read_records(audit_file)[start:]
+    seen = [
+        (
+            r["method"],
+            r["route"],
+            r["status"],
+            r["outcome"],
+            (r["principal"] or {}).get("user"),
+            r["attempted_user"],
+            r["secret_id"],
+        )
+        for r in records
+    ]
+    assert seen == [
+        ("POST", "/api/v1/auth/token/create", 200, "success", "alice", "alice", None),
+        ("POST", "/api/v1/auth/token/create", 401, "auth_failed", None, "alice", None),
+        ("POST", "/api/v1/secrets/create", 200, "success", "alice", None, secret_id),
+        ("GET", "/api/v1/secrets/{secret_id}", 200, "success", "alice", None, secret_id),
+        ("GET", "/api/v1/secrets/{secret_id}", 403, "denied", "bob", None, secret_id),
+        ("POST", "/api/v1/sys/security", 200, "success", "root", None, None),
+        ("POST", "/api/v1/auth/token/revoke", 200, "success", None, None, None),
+    ]
+    # The officer sees which path bob tried; bob's 403 did not tell him.
+    assert records[3]["secret_path"] == records[4]["secret_path"] == "users/alice/db"
+    assert "users/alice" not in denied.text
+    assert records[5]["details"] == {
+        "settings": [{"key": "security.access_token_ttl", "old": 900, "new": 600}]
+    }
+    # The revoked token can be found by its HMAC, never by itself.
+    hashed = await api.client.post(
+        "/api/v1/audit/hash", json={"input": tokens["access_token"]}, headers=api.auth(admin)
+    )
+    assert records[6]["token_hmac"] == hashed.json()["hmac"]
+
+    raw = audit_file.read_text()
+    for literal in (PASSWORD, WRONG, SECRET_VALUE, tokens["access_token"], tokens["refresh_token"]):
+        assert literal not in raw
+    assert verify_file(audit_file).ok
