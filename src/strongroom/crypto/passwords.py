@@ -47,13 +47,13 @@ class Argon2Parameters:
 
 def _lower_priority() -> None:
     with contextlib.suppress(OSError, AttributeError):  # only Linux renices a single thread
-        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)
 
 
 class PasswordHasher:
     """Hash and verify passwords; every method that burns CPU is a coroutine run off-loop."""
 
-    def __init__(self, parameters: Argon2Parameters | None = None, threads: int = 2) -> None:
+    def __init__(self, parameters: Argon2Parameters | None = None, threads: int = 1) -> None:
         self.parameters = parameters or Argon2Parameters()
         self._hasher = argon2.PasswordHasher(
             time_cost=self.parameters.time_cost,
