@@ -28,6 +28,7 @@ from strongroom.http.context import SCOPE_KEY, RequestContext
 from strongroom.http.errors import render_error
 from strongroom.http.responses import JsonResponse
 from strongroom.secrets import reading, service
+from strongroom.secrets.cache import watch_name
 from strongroom.secrets.endpoints import known_id
 from strongroom.secrets.schemas import SecretUpdate, created_out, read_body
 from strongroom.services import Services, ServicesHolder
@@ -54,7 +55,7 @@ Handler = Callable[[Services, Scope, RequestContext, str, bytes], Awaitable[Resp
 async def _read_secret(
     services: Services, scope: Scope, ctx: RequestContext, secret_id: str, _body: bytes
 ) -> Response:
-    principal = await authenticate(services, scope, ctx)
+    principal = await authenticate(services, scope, ctx, watch=watch_name(secret_id))
     revealed = await reading.read_by_id(services, principal, known_id(secret_id, ctx), None, ctx)
     return JsonResponse(read_body(revealed))
 

@@ -77,8 +77,11 @@ def _missing_token_detail(scope: Scope) -> str:
     return "missing bearer token (Authorization: Bearer <token>)"
 
 
-async def authenticate(services: Services, scope: Scope, ctx: RequestContext) -> Principal:
-    """The principal of a request's bearer token; consumes one use of its session."""
+async def authenticate(
+    services: Services, scope: Scope, ctx: RequestContext, *, watch: str | None = None
+) -> Principal:
+    """The principal of a request's bearer token; consumes one use of its session. With
+    `watch`, the name's current value lands in `ctx.watched` (see secrets/cache.py)."""
     token = bearer_from_scope(scope)
     if token is None:
         raise _fail(ctx, services, None, _missing_token_detail(scope))
@@ -87,14 +90,15 @@ async def authenticate(services: Services, scope: Scope, ctx: RequestContext) ->
     hashed = token_hash(token)
     try:
         result = await services.store.authenticate(
-            hashed, ctx.client_ip, now(), services.runtime.epoch
+            hashed, ctx.client_ip, now(), services.runtime.epoch, watch
         )
         if result.outcome is AuthOutcome.stale:
             await services.runtime.reload(result.epoch)
             _recheck_transport(ctx, scope, services)
             result = await services.store.authenticate(
-                hashed, ctx.client_ip, now(), services.runtime.epoch
+                hashed, ctx.client_ip, now(), services.runtime.epoch, watch
             )
+        ctx.watched = result.watched
     except StoreUnavailable:
         raise ServiceUnavailable(
             "the session store is unavailable", code="session_store_unavailable", retry_after=5

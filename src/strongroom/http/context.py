@@ -38,6 +38,8 @@ class RequestContext:
     sensitive: bool = False
     # Record this request although nobody authenticated (e.g. a token revocation).
     audit_anyway: bool = False
+    # The value of the name the session check watched (SessionStore.authenticate), if any.
+    watched: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
 

@@ -21,6 +21,7 @@ from strongroom.policy.rules import Capability
 from strongroom.secrets import mutations
 from strongroom.secrets import repository as repo
 from strongroom.secrets.access import require
+from strongroom.secrets.cache import secret_cache
 from strongroom.secrets.paths import normalize_path
 from strongroom.secrets.validation import binding
 from strongroom.services import Services
@@ -66,7 +67,12 @@ async def read_by_id(
     version: int | None,
     ctx: RequestContext,
 ) -> Revealed:
-    row = await repo.hot_reads(services.db).by_id(secret_id, version)
+    cache = secret_cache(services)
+    row = cache.get(secret_id, ctx.watched) if version is None else None
+    if row is None:
+        row = await repo.hot_reads(services.db).by_id(secret_id, version)
+        if row is not None and version is None:
+            cache.put(secret_id, ctx.watched, row)
     return await _reveal(services, principal, row, version, ctx)
 
 

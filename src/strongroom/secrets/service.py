@@ -8,6 +8,9 @@ touching its versions.
 
 from __future__ import annotations
 
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 import orjson
@@ -22,6 +25,7 @@ from strongroom.policy.rules import Capability
 from strongroom.secrets import mutations
 from strongroom.secrets import repository as repo
 from strongroom.secrets.access import require
+from strongroom.secrets.cache import watch_name
 from strongroom.secrets.hot_writes import NextVersion, hot_writes
 from strongroom.secrets.paths import normalize_path
 from strongroom.secrets.schemas import DestroyRequest, SecretCreate, SecretUpdate
@@ -33,7 +37,9 @@ from strongroom.secrets.validation import (
     value_type,
 )
 from strongroom.services import Services
+from strongroom.sessions.store import StoreUnavailable
 
+log = logging.getLogger(__name__)
 SWEEP_BATCH = 500
 SWEEP_MAX_BATCHES = 20
 
@@ -46,6 +52,22 @@ class Written:
     version: int
     metadata: dict[str, str]
     destroyed_versions: tuple[int, ...] = ()
+
+
+@asynccontextmanager
+async def changing(services: Services, secret_id: str) -> AsyncIterator[None]:
+    """Bracket a write for the nodes' secret caches (secrets/cache.py): pending before the
+    transaction, a new watched value after it. If the closing call fails, the mark stays
+    pending until it expires: nodes then read the database, never a stale copy."""
+    name = watch_name(secret_id)
+    token = await services.store.begin_change(name)
+    try:
+        yield
+    finally:
+        try:
+            await services.store.end_change(name, token)
+        except StoreUnavailable:
+            log.warning("could not close the cache mark of secret %s; it expires", secret_id)
 
 
 def _expiry(ttl: int | None, at: float) -> float | None:
@@ -74,7 +96,7 @@ async def create_secret(
     ctx.secret_id = new.id
     ciphertext = services.barrier.encrypt(plaintext, binding(new.id, 1))
     try:
-        async with services.db.begin() as conn:
+        async with changing(services, new.id), services.db.begin() as conn:
             await mutations.release_stale_holder(conn, path, at)
             await mutations.insert_secret(conn, new)
             await mutations.insert_version(
@@ -152,7 +174,8 @@ async def update_secret(
         return barrier.encrypt(plaintext, binding(secret_id, version))
 
     plan = hot_writes(services.db).next_version(write, check, encrypt)
-    updated = await services.db.run_plan(plan)
+    async with changing(services, secret_id):
+        updated = await services.db.run_plan(plan)
     if updated is None:
         # Unknown, deleted, expired or not at `cas`: say which (nothing was written).
         secret = await repo.hot_reads(services.db).secret(secret_id)
@@ -190,7 +213,7 @@ async def delete_secret(
     """Soft delete: unreadable at once, path released, versions kept until destroyed."""
     secret = await _load(services, principal, secret_id, Capability.delete, ctx)
     at = now()
-    async with services.db.begin() as conn:
+    async with changing(services, secret_id), services.db.begin() as conn:
         if not await mutations.soft_delete(conn, secret_id, at):
             raise _why_not_live(secret, at) or NotFound("the secret is gone")
         deleted = await repo.get_secret(conn, secret_id)
@@ -211,7 +234,7 @@ async def undelete_secret(
     if secret.deleted_at is None:
         raise Conflict("the secret is not deleted", code="not_deleted")
     try:
-        async with services.db.begin() as conn:
+        async with changing(services, secret_id), services.db.begin() as conn:
             await mutations.release_stale_holder(conn, secret.path, at)
             if not await mutations.undelete(conn, secret_id, at):
                 raise NotFound("the secret is gone")
@@ -234,7 +257,7 @@ async def destroy_secret(
     """Wipe ciphertexts for good; with no versions given (or none left), the secret is gone."""
     await _load(services, principal, secret_id, Capability.delete, ctx)
     at = now()
-    async with services.db.begin() as conn:
+    async with changing(services, secret_id), services.db.begin() as conn:
         if not await mutations.lock_secret(conn, secret_id, at):
             raise NotFound("the secret was destroyed")
         if body.versions is not None:

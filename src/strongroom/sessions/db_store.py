@@ -162,8 +162,15 @@ class DatabaseSessionStore:
             )
 
     async def authenticate(
-        self, access_hash: str, client_ip: str | None, now: float, epoch: str
+        self,
+        access_hash: str,
+        client_ip: str | None,
+        now: float,
+        epoch: str,
+        watch: str | None = None,
     ) -> AuthResult:
+        # `watch` is not offered: with no shared store there is nothing to key a cache on
+        # (a SQLite read costs microseconds anyway), so `watched` stays None.
         # One read decides for an unlimited session (uses are counted in memory, see
         # touches.py); only sessions with max_uses pay for an atomic UPDATE.
         try:
@@ -512,6 +519,12 @@ class DatabaseSessionStore:
                         update(store_meta).where(store_meta.c.name == _EPOCH).values(value=epoch)
                     )
         return epoch
+
+    async def begin_change(self, name: str) -> str:
+        return ""
+
+    async def end_change(self, name: str, token: str) -> None:
+        return None
 
     async def sweep(self, now: float) -> int:
         dead = or_(

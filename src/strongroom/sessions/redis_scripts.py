@@ -14,6 +14,9 @@ Key layout, all under the store's prefix:
     lf:<key>            hash {failures, window_ends_at}: a login-failure counter
     lk:<key>            the lock-out end of a login-failure key
     epoch               the config epoch (missing means "")
+    w:<name>            a watched name's current value (see SessionStore.begin_change):
+                        "pending:..." while a change is being committed, else a random
+                        token that changes with every committed change
 
 Every per-session key carries a PEXPIREAT at the session's end, so Redis drops it even if no node
 ever sweeps; the indexes expire with the last session they list. Times stay decimal strings in
@@ -171,6 +174,9 @@ return 1
 
 # KEYS: epoch, t:<access_hash>. ARGV: prefix, access_hash, client ip or '', now, caller's epoch.
 # The order of the checks is the SessionStore.authenticate contract.
+# KEYS: epoch, t:<access_hash>, w:<watched name> (any key when nothing is watched).
+# ARGV: prefix, access_hash, client ip or '', now, caller's epoch, '1' to watch, a fresh value
+# for the watched name should it have none, its lifetime in ms.
 AUTHENTICATE = (
     _PRELUDE
     + """
@@ -193,9 +199,28 @@ if exhausted(h) then
 elseif h[F.idle_timeout] then
   schedule(prefix, sid, h, false)
 end
-return {'ok', info(h)}
+if ARGV[6] ~= '1' then return {'ok', info(h)} end
+local watched = redis.call('GET', KEYS[3])
+if not watched then
+  -- Nothing is changing it and nobody named it yet: give it a value readers can rely on.
+  watched = ARGV[7]
+  redis.call('SET', KEYS[3], watched, 'PX', ARGV[8])
+end
+return {'ok', info(h), watched}
 """
 )
+
+# KEYS: w:<name>. ARGV: the token begin_change returned, the new stable value, its lifetime ms.
+# Another writer's pending change is left alone (it sets the value when it commits); anything
+# else is replaced, so a value a reader invented while Redis had lost this change's pending
+# mark cannot outlive the change.
+END_CHANGE = """
+local current = redis.call('GET', KEYS[1])
+if current == ARGV[1] or not current or string.sub(current, 1, 8) ~= 'pending:' then
+  redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
+end
+return 1
+"""
 
 # KEYS: t:<hash> or r:<hash>. ARGV: prefix, hash, 'access_hash' or 'refresh_hash'.
 FIND = (

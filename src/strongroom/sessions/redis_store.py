@@ -34,6 +34,7 @@ from strongroom.sessions.records import (
 )
 from strongroom.sessions.redis_wire import RedisWire
 from strongroom.sessions.store import (
+    PENDING_PREFIX,
     AuthOutcome,
     AuthResult,
     FailureCounter,
@@ -49,6 +50,10 @@ from strongroom.sessions.store import (
 # Short, so that an unreachable Redis answers 503 quickly instead of hanging requests.
 TIMEOUT = 2.0
 MAX_CONNECTIONS = 64
+# A watched name's stable value lives an hour (readers give it a new one when it is gone); a
+# pending mark a minute (a writer that died mid-change leaves nodes uncached, not stale).
+WATCH_TTL_MS = "3600000"
+PENDING_TTL_MS = "60000"
 _SWEEP_BATCH = 500
 # Errors that mean "the store cannot serve now" rather than a bug: no connection, a timeout,
 # a replica or a primary still loading after a restart, a failover in progress.
@@ -179,7 +184,11 @@ class RedisSessionStore:
         )
         self._redis: Redis = Redis(connection_pool=self._pool)
         self._wire = RedisWire(url, timeout=TIMEOUT)
+        # Values for watched names: unique per process (random origin) and per call (counter).
+        self._origin = secrets.token_hex(6) + ":"
+        self._counter = 0
         register = self._redis.register_script
+        self._end_change = register(lua.END_CHANGE)
         self._create = register(lua.CREATE)
         self._authenticate = register(lua.AUTHENTICATE)
         self._find = register(lua.FIND)
@@ -202,15 +211,24 @@ class RedisSessionStore:
             await self._create(args=[self._prefix, session.id, *_session_fields(session)])
 
     async def authenticate(
-        self, access_hash: str, client_ip: str | None, now: float, epoch: str
+        self,
+        access_hash: str,
+        client_ip: str | None,
+        now: float,
+        epoch: str,
+        watch: str | None = None,
     ) -> AuthResult:
-        keys = (self._key("epoch"), self._key("t:", access_hash))
-        args = (self._prefix, access_hash, client_ip or "", _time(now), epoch)
+        keys = (self._key("epoch"), self._key("t:", access_hash), self._key("w:", watch or ""))
+        args = (
+            self._prefix, access_hash, client_ip or "", _time(now), epoch,
+            "1" if watch else "0", self._fresh_value(), WATCH_TTL_MS,
+        )  # fmt: skip
         with _available():
             reply: list[Any] = await self._run_hot(self._authenticate, keys, args)
         outcome = AuthOutcome(reply[0])
         if outcome is AuthOutcome.ok:
-            return AuthResult(outcome, _parse_info(reply[1]), epoch)
+            watched = reply[2] if len(reply) > 2 else None
+            return AuthResult(outcome, _parse_info(reply[1]), epoch, watched)
         if outcome is AuthOutcome.stale:
             return AuthResult(outcome, None, reply[1])
         return AuthResult(outcome)
@@ -224,6 +242,24 @@ class RedisSessionStore:
         if isinstance(reply, hiredis.ReplyError):
             raise redis_errors.ResponseError(str(reply))
         return reply
+
+    def _fresh_value(self) -> str:
+        self._counter += 1
+        return f"{self._origin}{self._counter:x}"
+
+    async def begin_change(self, name: str) -> str:
+        token = PENDING_PREFIX + secrets.token_hex(12)
+        with _available():
+            await self._wire.call("SET", self._key("w:", name), token, "PX", PENDING_TTL_MS)
+        return token
+
+    async def end_change(self, name: str, token: str) -> None:
+        with _available():
+            await self._run_hot(
+                self._end_change,
+                (self._key("w:", name),),
+                (token, self._fresh_value(), WATCH_TTL_MS),
+            )
 
     async def _find_by(self, kind: str, token_hash: str, field: str) -> SessionInfo | None:
         with _available():

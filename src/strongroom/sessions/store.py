@@ -99,6 +99,17 @@ class AuthResult:
     session: SessionInfo | None = None
     # The store's epoch, returned with `stale` so the caller can reload and retry.
     epoch: str = ""
+    # The value of the watched name (see `begin_change`), when one was asked for and the store
+    # offers watching; None otherwise.
+    watched: str | None = None
+
+
+PENDING_PREFIX = "pending:"
+
+
+def is_stable(watched: str | None) -> bool:
+    """A watched value a cache may be keyed on: known, and no change in progress."""
+    return watched is not None and watched != "" and not watched.startswith(PENDING_PREFIX)
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,7 +156,12 @@ class SessionStore(Protocol):
     async def create(self, session: NewSession) -> None: ...
 
     async def authenticate(
-        self, access_hash: str, client_ip: str | None, now: float, epoch: str
+        self,
+        access_hash: str,
+        client_ip: str | None,
+        now: float,
+        epoch: str,
+        watch: str | None = None,
     ) -> AuthResult:
         """Validate an access token and consume one use, atomically.
 
@@ -153,6 +169,9 @@ class SessionStore(Protocol):
         idle timeout and absolute lifetime (`expired`), bound IP (`ip_mismatch`, nothing
         consumed), `max_uses` (`exhausted`). On success increments `uses`, sets `last_used_at`
         and, if this was the last allowed use, ends the session after answering `ok`.
+
+        With `watch`, an `ok` result also carries that name's current value (`watched`), read
+        in the same step: the per-node secret cache is keyed on it.
         """
         ...
 
@@ -207,6 +226,17 @@ class SessionStore(Protocol):
         """Make every use this node counted visible to all nodes. The database store counts
         the uses of unlimited sessions in memory and writes them once a second; Redis counts
         every use in place, so for it this does nothing."""
+        ...
+
+    async def begin_change(self, name: str) -> str:
+        """Before committing a change to what `name` stands for: mark it pending, so that no
+        node caches it while the change is in flight. Returns the token for `end_change`.
+        A store that offers no watching returns "" and does nothing."""
+        ...
+
+    async def end_change(self, name: str, token: str) -> None:
+        """After the commit: give `name` a new stable value (unless another change began
+        meanwhile: its own end will), so every cached copy keyed on the old one is dropped."""
         ...
 
     async def sweep(self, now: float) -> int:

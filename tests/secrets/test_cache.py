@@ -1,0 +1,120 @@
+"""The per-node secret cache (secrets/cache.py) is coherent across nodes: a change through one
+node is what every other node serves next, and a cached read does not touch the database."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from strongroom.config import Config
+from strongroom.secrets.cache import secret_cache, watch_name
+from tests.support import Api, make_user_session
+
+
+def _count_database_reads(api: Api) -> list[str]:
+    """A spy on the node's reads of secret values from the database (they still happen)."""
+    calls: list[str] = []
+    db = api.services.db
+    real = db.fetch_first
+
+    async def counting(sql: str, args: list[Any]) -> Any:
+        if "secret_versions" in sql:
+            calls.append(str(args[0]))
+        return await real(sql, args)
+
+    db.fetch_first = counting  # type: ignore[method-assign]
+    return calls
+
+
+async def _setup(a: Api, b: Api) -> tuple[dict[str, str], dict[str, str], str]:
+    token_a, _ = await make_user_session(a.services, "alice", "user")
+    token_b, _ = await make_user_session(b.services, "alice", "user")
+    created = await a.client.post(
+        "/api/v1/secrets/create",
+        json={"path": "users/alice/db", "value": "v1"},
+        headers=a.auth(token_a),
+    )
+    assert created.status_code == 200
+    return a.auth(token_a), b.auth(token_b), created.json()["id"]
+
+
+@pytest.fixture
+def two_nodes(make_config: Callable[..., Config], pg_url: str) -> list[Config]:
+    """Two nodes on one PostgreSQL database and one Redis (their shared session store)."""
+    return [make_config("postgres", redis_store=True) for _ in range(2)]
+
+
+async def test_a_change_on_one_node_is_what_the_other_serves_next(
+    two_nodes: list[Config], open_api: Any
+) -> None:
+    async with open_api(two_nodes[0]) as a, open_api(two_nodes[1]) as b:
+        on_a, on_b, secret_id = await _setup(a, b)
+        url = f"/api/v1/secrets/{secret_id}"
+        database_reads = _count_database_reads(a)
+        assert (await a.client.get(url, headers=on_a)).json()["value"] == "v1"
+        assert (await a.client.get(url, headers=on_a)).json()["value"] == "v1"
+        assert database_reads == [secret_id]  # the second read came from the cache
+        assert len(secret_cache(a.services)) == 1
+
+        updated = await b.client.put(url, json={"value": "v2"}, headers=on_b)
+        assert updated.status_code == 200
+        assert (await a.client.get(url, headers=on_a)).json()["value"] == "v2"
+        assert len(database_reads) == 2
+
+        assert (await b.client.delete(url, headers=on_b)).status_code == 200
+        gone = await a.client.get(url, headers=on_a)
+        assert gone.status_code == 404
+        restored = await b.client.post(f"{url}/undelete", headers=on_b)
+        assert restored.status_code == 200
+        assert (await a.client.get(url, headers=on_a)).json()["value"] == "v2"
+
+
+async def test_nothing_is_cached_while_a_change_is_pending(
+    two_nodes: list[Config], open_api: Any
+) -> None:
+    async with open_api(two_nodes[0]) as a, open_api(two_nodes[1]) as b:
+        on_a, _, secret_id = await _setup(a, b)
+        url = f"/api/v1/secrets/{secret_id}"
+        token = await b.services.store.begin_change(watch_name(secret_id))
+        database_reads = _count_database_reads(a)
+        for _ in range(3):
+            assert (await a.client.get(url, headers=on_a)).status_code == 200
+        assert len(database_reads) == 3
+        assert len(secret_cache(a.services)) == 0
+        await b.services.store.end_change(watch_name(secret_id), token)
+        for _ in range(2):
+            assert (await a.client.get(url, headers=on_a)).status_code == 200
+        assert len(database_reads) == 4
+
+
+async def test_the_database_session_store_never_caches(sqlite_api: Api) -> None:
+    token, _ = await make_user_session(sqlite_api.services, "alice", "user")
+    created = await sqlite_api.client.post(
+        "/api/v1/secrets/create",
+        json={"path": "users/alice/x", "value": "v"},
+        headers=sqlite_api.auth(token),
+    )
+    url = f"/api/v1/secrets/{created.json()['id']}"
+    database_reads = _count_database_reads(sqlite_api)
+    for _ in range(3):
+        assert (await sqlite_api.client.get(url, headers=sqlite_api.auth(token))).status_code == 200
+    assert len(database_reads) == 3
+    assert len(secret_cache(sqlite_api.services)) == 0
+
+
+async def test_burn_after_reading_secrets_are_never_cached(
+    two_nodes: list[Config], open_api: Any
+) -> None:
+    async with open_api(two_nodes[0]) as a:
+        token, _ = await make_user_session(a.services, "alice", "user")
+        created = await a.client.post(
+            "/api/v1/secrets/create",
+            json={"path": "users/alice/once", "value": "v", "max_reads": 2},
+            headers=a.auth(token),
+        )
+        url = f"/api/v1/secrets/{created.json()['id']}"
+        statuses = [(await a.client.get(url, headers=a.auth(token))).status_code for _ in range(3)]
+        assert statuses == [200, 200, 404]
+        assert len(secret_cache(a.services)) == 0
