@@ -54,6 +54,8 @@ def every_operation(
         "get_epoch": lambda: store.get_epoch(),
         "bump_epoch": lambda: store.bump_epoch(),
         "sweep": lambda: store.sweep(at),
+        "begin_change": lambda: store.begin_change("secret:x"),
+        "end_change": lambda: store.end_change("secret:x", "pending:x"),
     }
 
 
