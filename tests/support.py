@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
+import signal
 import socket
 import ssl
 import subprocess
@@ -257,11 +259,14 @@ class ServerProcess:
     def start(self, timeout: float = 30) -> ServerProcess:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         with self.log_path.open("ab") as log:
+            # Its own process group: the node is a supervisor and its workers, and a crash
+            # (`stop(kill=True)`) takes all of them, like a machine or container going down.
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "strongroom.cli.main", "server"],
                 env=self.env,
                 stdout=log,
                 stderr=subprocess.STDOUT,
+                start_new_session=True,
             )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -279,19 +284,34 @@ class ServerProcess:
         raise RuntimeError(f"server did not start: {self.log_path.read_text()[-2000:]}")
 
     def stop(self, *, kill: bool = False) -> None:
+        """SIGTERM the node (a graceful stop), or SIGKILL every process of it (`kill`)."""
         if self.process is None:
             return
-        if self.process.poll() is None:
-            if kill:
-                self.process.kill()
-            else:
-                self.process.terminate()
+        group = self.process.pid
+        if self.process.poll() is None and not kill:
+            self.process.terminate()
             try:
                 self.process.wait(timeout=15)
             except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=5)
+                kill = True
+        if kill or self.process.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(group, signal.SIGKILL)
+            self.process.wait(timeout=10)
+        self._wait_until_gone(group)
         self.process = None
+
+    def _wait_until_gone(self, group: int, timeout: float = 10) -> None:
+        """Until no process of the group is left (workers outlive a killed supervisor briefly)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                os.killpg(group, 0)
+            except ProcessLookupError:
+                return
+            time.sleep(0.05)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(group, signal.SIGKILL)
 
 
 def run(coro: Any) -> Any:

@@ -174,7 +174,7 @@ def create_app(config: Config, *, run_bootstrap: bool = True, fast_lane: bool = 
 
 
 def app_from_environment() -> FastAPI:
-    """Factory for uvicorn workers: the supervisor passes the resolved config in the environment."""
+    """Factory for server workers: the supervisor passes the resolved config in the environment."""
     from strongroom.logs import configure_logging
 
     config = Config(**orjson.loads(os.environ[RESOLVED_CONFIG_ENV]))

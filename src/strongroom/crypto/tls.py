@@ -1,7 +1,8 @@
 """TLS for the embedded default: a local CA and a server certificate in the data directory.
 
-Only TLS 1.2 and 1.3 are offered. The CA is made once and reused; the server certificate is
-re-issued from the same CA when it is missing or within 30 days of its end.
+The server offers TLS 1.2 and 1.3 only (cli/server.py). The CA is made once and reused; the
+server certificate is re-issued from the same CA when it is missing or within 30 days of its
+end.
 """
 
 from __future__ import annotations
@@ -10,7 +11,6 @@ import datetime as dt
 import ipaddress
 import os
 import socket
-import ssl
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -163,13 +163,3 @@ def ensure_local_tls(directory: Path, extra_hosts: list[str]) -> tuple[TlsFiles,
         _make_server_cert(files, extra_hosts)
         created.append(str(files.server_cert))
     return files, created
-
-
-def server_ssl_context(cert_file: Path, key_file: Path) -> ssl.SSLContext:
-    """A server context offering TLS 1.2 and 1.3 only, with forward-secret AEAD ciphers."""
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    context.minimum_version = ssl.TLSVersion.TLSv1_2
-    context.options |= ssl.OP_NO_COMPRESSION | ssl.OP_CIPHER_SERVER_PREFERENCE
-    context.set_ciphers("ECDHE+AESGCM:ECDHE+CHACHA20")
-    context.load_cert_chain(cert_file, key_file)
-    return context
