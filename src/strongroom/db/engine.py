@@ -8,11 +8,8 @@ durable defaults and serialises concurrent migrations of several nodes with an a
 from __future__ import annotations
 
 import asyncio
-import fcntl
-import os
 import sqlite3
 from collections.abc import AsyncIterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -30,10 +27,9 @@ from strongroom.db.hot import (
     Plan,
     T,
     open_sqlite_reader,
-    open_sqlite_writer,
     run_asyncpg_plan,
-    run_sqlite_plan,
 )
+from strongroom.db.sqlite_writer import SqliteWriter
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 _PG_MIGRATION_LOCK = 0x5354524F  # "STRO"
@@ -53,9 +49,7 @@ class Database:
         self._pool_size = pool_size
         self._sqlite_reader: sqlite3.Connection | None = None
         self._pg_pool: Any = None
-        self._writer: ThreadPoolExecutor | None = None
-        self._sqlite_writer: sqlite3.Connection | None = None
-        self._writer_lock: int | None = None
+        self._writer: SqliteWriter | None = None
         self._pg_pool_lock = asyncio.Lock()
         kwargs: dict[str, Any] = {"echo": echo, "hide_parameters": True}
         if self.is_sqlite:
@@ -105,9 +99,11 @@ class Database:
         """Run a hot transaction (db/hot.py) atomically: committed when the plan returns,
         rolled back if it raises (`StepFailed` included)."""
         if self.is_sqlite:
-            loop = asyncio.get_running_loop()
+            if self._writer is None:
+                self._writer = SqliteWriter(self.engine.url.database or "")
             try:
-                return await loop.run_in_executor(self._writer_pool(), self._sqlite_plan, plan)
+                result: T = await asyncio.wrap_future(self._writer.submit(plan))
+                return result
             except sqlite3.OperationalError as exc:
                 raise DatabaseUnavailable(type(exc).__name__) from None
         try:
@@ -117,24 +113,6 @@ class Database:
                 return await run_asyncpg_plan(conn, plan)
         except (OSError, asyncpg.InterfaceError, asyncpg.exceptions.PostgresConnectionError) as exc:
             raise DatabaseUnavailable(type(exc).__name__) from None
-
-    def _writer_pool(self) -> ThreadPoolExecutor:
-        if self._writer is None:
-            self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite-writer")
-        return self._writer
-
-    def _sqlite_plan(self, plan: Plan[T]) -> T:
-        # Runs on the writer thread only: its connection and lock file are never shared.
-        if self._sqlite_writer is None:
-            path = self.engine.url.database or ""
-            self._sqlite_writer = open_sqlite_writer(path)
-            self._writer_lock = os.open(f"{path}-writer.lock", os.O_RDWR | os.O_CREAT, 0o600)
-        assert self._writer_lock is not None
-        fcntl.flock(self._writer_lock, fcntl.LOCK_EX)
-        try:
-            return run_sqlite_plan(self._sqlite_writer, plan)
-        finally:
-            fcntl.flock(self._writer_lock, fcntl.LOCK_UN)
 
     async def fetch_first(self, sql: str, args: list[Any]) -> Sequence[Any] | None:
         """Run a compiled read on the raw driver; `DatabaseUnavailable` if it cannot."""
@@ -175,8 +153,7 @@ class Database:
 
     async def dispose(self) -> None:
         if self._writer is not None:
-            self._writer.submit(self._close_writer).result()
-            self._writer.shutdown()
+            await asyncio.to_thread(self._writer.close)
             self._writer = None
         if self._sqlite_reader is not None:
             self._sqlite_reader.close()
@@ -200,14 +177,6 @@ class Database:
                         text("SELECT pg_advisory_unlock(:k)"), {"k": _PG_MIGRATION_LOCK}
                     )
                     await conn.commit()
-
-    def _close_writer(self) -> None:
-        if self._sqlite_writer is not None:
-            self._sqlite_writer.close()
-            self._sqlite_writer = None
-        if self._writer_lock is not None:
-            os.close(self._writer_lock)
-            self._writer_lock = None
 
 
 async def _keep_session(_connection: Any) -> None:

@@ -9,9 +9,8 @@ writer), or one `fetchrow` on an asyncpg pool with prepared-statement caching.
 
 The same goes for the one write on every service's hot path (a secret's next version):
 `Database.run_plan` runs a few compiled statements as one transaction on the raw driver (an
-asyncpg transaction; on SQLite, a writer thread that takes an inter-process file lock, then
-BEGIN IMMEDIATE, so writers queue on the lock instead of SQLite's sleep-and-retry). Other
-writes keep SQLAlchemy's unit of work.
+asyncpg transaction; on SQLite, the process's writer thread, which commits plans in groups:
+db/sqlite_writer.py). Other writes keep SQLAlchemy's unit of work.
 """
 
 from __future__ import annotations
@@ -57,7 +56,7 @@ def open_sqlite_reader(path: str) -> sqlite3.Connection:
 
 
 class HotStatement:
-    """A write (INSERT/UPDATE/DELETE) compiled once, for `Database.run_steps`."""
+    """A write (INSERT/UPDATE/DELETE) compiled once, for the steps of `Database.run_plan`."""
 
     __slots__ = ("_defaults", "_order", "sql")
 
@@ -99,7 +98,7 @@ class StepFailed(Exception):
         super().__init__(f"{step.statement!r} changed an unexpected number of rows")
 
 
-def _sqlite_step(connection: sqlite3.Connection, step: Step) -> Any:
+def sqlite_step(connection: sqlite3.Connection, step: Step) -> Any:
     statement = step.statement
     if step.many is not None:
         cursor = connection.executemany(statement.sql, [statement.arguments(p) for p in step.many])
@@ -110,22 +109,6 @@ def _sqlite_step(connection: sqlite3.Connection, step: Step) -> Any:
     if step.expect_rows is not None and cursor.rowcount != step.expect_rows:
         raise StepFailed(step)
     return cursor.rowcount
-
-
-def run_sqlite_plan(connection: sqlite3.Connection, plan: Plan[T]) -> T:
-    """A plan in one IMMEDIATE transaction on `connection` (the caller serialises writers)."""
-    connection.execute("BEGIN IMMEDIATE")
-    try:
-        step = next(plan)
-        while True:
-            step = plan.send(_sqlite_step(connection, step))
-    except StopIteration as done:
-        connection.execute("COMMIT")
-        result: T = done.value
-        return result
-    except BaseException:
-        connection.execute("ROLLBACK")
-        raise
 
 
 async def _asyncpg_step(connection: Any, step: Step) -> Any:
