@@ -97,6 +97,13 @@ class Config(BaseSettings):
         description="Write no audit records at all. Only for measuring the cost of auditing; "
         "never in production.",
     )
+    secret_cache_size: int = Field(
+        10_000,
+        ge=0,
+        le=10_000_000,
+        description="Secrets each worker keeps in memory for reads (ciphertexts, coherent across "
+        "nodes through Redis; used only with Redis sessions). 0 turns the cache off.",
+    )
     log_level: str = Field("info", description="Log level: debug, info, warning, error.")
     log_format: LogFormat = Field(LogFormat.text, description="Log line format: text or json.")
     sweep_interval: float = Field(

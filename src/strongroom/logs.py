@@ -59,10 +59,15 @@ def configure_logging(level: str, fmt: str) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
-    for name in ("uvicorn", "uvicorn.error"):
-        logger = logging.getLogger(name)
-        logger.handlers[:] = []
-        logger.propagate = True
     logging.getLogger("alembic").setLevel(logging.WARNING)
-    # Request lines go to the audit log; uvicorn's access log would only repeat them.
-    logging.getLogger("uvicorn.access").disabled = True
+
+
+# Granian's own lines (start, workers, errors) through strongroom's handler and format; its
+# access log stays off: request lines go to the audit log, which it would only repeat.
+GRANIAN_LOG_CONFIG = {
+    "handlers": {},
+    "loggers": {
+        "_granian": {"handlers": [], "propagate": True},
+        "granian.access": {"handlers": [], "propagate": False},
+    },
+}

@@ -3,9 +3,13 @@ a scripted sequence leaves exactly the expected records, in order, and nothing s
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
 
-from strongroom.audit.verify import verify_file
+import pytest
+
+from strongroom.cli.main import main
 from tests.audit.helpers import read_records
 from tests.support import Api, make_user_session
 
@@ -14,7 +18,9 @@ WRONG = "not alice's passphrase"
 SECRET_VALUE = "db-password-MARKER-5f1e"
 
 
-async def test_scripted_sequence_leaves_exactly_the_expected_records(sqlite_api: Api) -> None:
+async def test_scripted_sequence_leaves_exactly_the_expected_records(
+    sqlite_api: Api, capsys: pytest.CaptureFixture[str]
+) -> None:
     api = sqlite_api
     admin, _ = await make_user_session(api.services, "root", "admin")
     bob, _ = await make_user_session(api.services, "bob", "user")
@@ -92,4 +98,41 @@ async def test_scripted_sequence_leaves_exactly_the_expected_records(sqlite_api:
     raw = audit_file.read_text()
     for literal in (PASSWORD, WRONG, SECRET_VALUE, tokens["access_token"], tokens["refresh_token"]):
         assert literal not in raw
-    assert verify_file(audit_file).ok
+    lines = audit_file.read_bytes().splitlines(keepends=True)
+    _verify_that_file_and_its_damaged_copies(audit_file, lines, start + 1, capsys)
+
+
+def _cli_verify(path: Path, capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
+    code = main(["audit", "verify", str(path)])
+    captured = capsys.readouterr()
+    return code, captured.out + captured.err
+
+
+def _verify_that_file_and_its_damaged_copies(
+    audit_file: Path, lines: list[bytes], first: int, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Acceptance 2 on the sequence's own file: `strongroom audit verify` passes on it, and
+    names the record after the damage (1-based line numbers; `first` = the login's record)."""
+    code, output = _cli_verify(audit_file, capsys)
+    assert code == 0, output
+    assert output.strip() == f"OK: {len(lines)} records"
+
+    login, failed, created, read = (first + n for n in range(4))  # their 1-based lines
+    edited = json.loads(lines[read - 1])
+    edited["status"] = 500
+    damages = {
+        "edited": ([*lines[: read - 1], json.dumps(edited).encode() + b"\n", *lines[read:]], read),
+        "deleted": ([*lines[: failed - 1], *lines[failed:]], failed),
+        "swapped": (
+            [*lines[: login - 1], lines[failed - 1], lines[login - 1], *lines[failed:]],
+            login,
+        ),
+        "truncated": ([*lines[: created - 1], lines[created - 1][:50]], created),
+    }
+    for name, (damaged, bad_line) in damages.items():
+        copy = audit_file.with_name(f"audit-{name}.log")
+        copy.write_bytes(b"".join(damaged))
+        code, output = _cli_verify(copy, capsys)
+        assert code == 1, name
+        assert output.startswith(f"record {bad_line} (line {bad_line}): "), (name, output)
+        assert f"FAILED: {bad_line - 1} records intact before it" in output, name

@@ -38,3 +38,14 @@ async def test_every_route_outside_the_allow_list_requires_authentication(sqlite
         response = await sqlite_api.client.request(method, concrete, json={})
         assert response.status_code == 401, f"{method} {path} answered {response.status_code}"
         assert response.json()["code"] == "invalid_token"
+
+
+async def test_the_transport_guard_knows_exactly_the_public_routes(sqlite_api: Api) -> None:
+    """The guard confirms the settings epoch itself on public routes (no session check there
+    does it); its prefixes must cover the allow-list and nothing that needs a session."""
+    from strongroom.http.middleware import is_public
+
+    app = sqlite_api.client._transport.app  # type: ignore[attr-defined]
+    for method, path in all_routes(app):
+        concrete = re.sub(r"\{[^}]+\}", "x", path)
+        assert is_public(concrete) == ((method, path) in PUBLIC), f"{method} {path}"

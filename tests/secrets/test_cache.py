@@ -118,3 +118,17 @@ async def test_burn_after_reading_secrets_are_never_cached(
         statuses = [(await a.client.get(url, headers=a.auth(token))).status_code for _ in range(3)]
         assert statuses == [200, 200, 404]
         assert len(secret_cache(a.services)) == 0
+
+
+async def test_a_cache_size_of_zero_turns_the_cache_off(
+    make_config: Callable[..., Config], pg_url: str, open_api: Any
+) -> None:
+    config = make_config("postgres", redis_store=True, secret_cache_size=0)
+    async with open_api(config) as a, open_api(config) as b:
+        on_a, _on_b, secret_id = await _setup(a, b)
+        url = f"/api/v1/secrets/{secret_id}"
+        database_reads = _count_database_reads(a)
+        for _ in range(3):
+            assert (await a.client.get(url, headers=on_a)).json()["value"] == "v1"
+        assert database_reads == [secret_id] * 3  # every read went to the database
+        assert len(secret_cache(a.services)) == 0

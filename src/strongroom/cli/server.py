@@ -22,7 +22,7 @@ from strongroom.app import RESOLVED_CONFIG_ENV
 from strongroom.bootstrap import bootstrap, prepare_data_dir, tls_files
 from strongroom.config import Config, ConfigError
 from strongroom.db.engine import Database
-from strongroom.logs import configure_logging
+from strongroom.logs import GRANIAN_LOG_CONFIG, configure_logging
 
 log = logging.getLogger("strongroom")
 _GRANIAN_LOG_LEVELS = {
@@ -99,6 +99,7 @@ def serve(config: Config) -> int:
         websockets=False,
         log_level=_GRANIAN_LOG_LEVELS[config.log_level],
         log_access=False,
+        log_dictconfig=GRANIAN_LOG_CONFIG,
         respawn_failed_workers=True,
         workers_kill_timeout=15,
         **tls_options,

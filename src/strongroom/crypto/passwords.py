@@ -1,8 +1,10 @@
 """Argon2id password hashing, run off the event loop at low CPU priority.
 
-Hashing is slow by design. It runs in a small thread pool whose threads lower their own
-scheduling priority (Linux lets a thread renice itself), so a burst of logins takes the CPU
-only when request handling does not need it; argon2 releases the GIL while it works.
+Hashing is slow by design. It runs in a small thread pool whose threads put themselves in
+Linux's SCHED_IDLE class (and at nice 19 where that is refused): a burst of logins takes the
+CPU only when request handling does not need it, and a request thread that wakes up preempts
+a hashing thread at once instead of waiting for its time slice to end. argon2 releases the
+GIL while it works, and the threads it starts for `parallelism` inherit the class.
 """
 
 from __future__ import annotations
@@ -48,6 +50,8 @@ class Argon2Parameters:
 def _lower_priority() -> None:
     with contextlib.suppress(OSError, AttributeError):  # only Linux renices a single thread
         os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)
+    with contextlib.suppress(OSError, AttributeError):  # pid 0: this thread (Linux)
+        os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
 
 
 class PasswordHasher:

@@ -32,6 +32,28 @@ _HSTS = (b"strict-transport-security", b"max-age=63072000; includeSubDomains")
 _REPLACED = {b"cache-control", b"x-content-type-options", b"x-frame-options", b"referrer-policy"}
 _BODY_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 
+# The routes served without a session (tests/foundation/test_routes.py holds the full list and
+# checks it against this). A request elsewhere either carries a token, whose session check
+# confirms the settings epoch and re-applies the transport rules when they changed, or is
+# refused 401; a request here has no such check, so the guard confirms the epoch itself.
+PUBLIC_PREFIXES = (
+    "/api/v1/sys/health",
+    "/api/v1/sys/unseal",
+    "/api/v1/auth/token/create",
+    "/api/v1/auth/token/renew",
+    "/api/v1/auth/token/revoke",
+    "/api/v1/token/create",
+    "/api/v1/token/renew",
+    "/api/v1/token/revoke",
+    "/api/v1/auth/github/",
+    "/api/v1/openapi.json",
+    "/api/v1/docs",
+)
+
+
+def is_public(path: str) -> bool:
+    return path.startswith(PUBLIC_PREFIXES)
+
 
 class TransportGuard:
     """Pure ASGI middleware; `settings()` returns the cached snapshot, `refresh()` an exact one."""
@@ -57,14 +79,16 @@ class TransportGuard:
             await self.app(scope, receive, send)
             return
         ctx = self._context(scope, self.settings())
-        if ctx.scheme != "https" and self.settings().security.require_https:
-            # Refusal is the rare path: confirm against the current settings first.
+        refuse = ctx.scheme != "https" and self.settings().security.require_https
+        if refuse or is_public(scope["path"]):
+            # Refusal is the rare path: confirm against the current settings first; and a
+            # public route's policy (client IP, scheme) must be today's on every node.
             try:
                 await self.refresh()
             except Exception:  # the store is down: keep the cached policy
                 log.debug("settings refresh failed; keeping the cached policy", exc_info=True)
             ctx = self._context(scope, self.settings())
-            if self.settings().security.require_https:
+            if ctx.scheme != "https" and self.settings().security.require_https:
                 await _send_error(
                     send,
                     ctx,

@@ -64,7 +64,9 @@ class SecretCache:
         return entry.row
 
     def put(self, secret_id: str, watched: str | None, row: VersionedRow) -> None:
-        if not is_stable(watched) or row.secret.max_reads is not None or watched is None:
+        if not self._capacity or not is_stable(watched) or row.secret.max_reads is not None:
+            return
+        if watched is None:  # (is_stable said so already; for the type checker)
             return
         self._entries[secret_id] = _Entry(watched, row, time.monotonic())
         self._entries.move_to_end(secret_id)
@@ -75,5 +77,5 @@ class SecretCache:
 def secret_cache(services: Services) -> SecretCache:
     cache = services.extras.get("secret_cache")
     if not isinstance(cache, SecretCache):
-        cache = services.extras["secret_cache"] = SecretCache()
+        cache = services.extras["secret_cache"] = SecretCache(services.config.secret_cache_size)
     return cache

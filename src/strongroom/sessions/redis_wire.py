@@ -3,8 +3,10 @@
 redis-py checks a connection out of its pool, packs, sends, reads and checks it back in for
 each command; on the hot path (one script per request) that bookkeeping costs more than the
 script itself. Redis answers the commands of one connection in order, so a single connection
-can carry all concurrent requests: each caller writes its command and waits for the reply
-whose turn it is (pipelining without batching). Replies are parsed by hiredis.
+can carry all concurrent requests: each caller queues its command and waits for the reply
+whose turn it is. Commands queued in one turn of the event loop leave in one write (one
+system call for all the requests that reached Redis in that turn). Replies are parsed by
+hiredis.
 
 Failure handling is deliberately blunt: any connection error, a reply later than `timeout`,
 or a protocol surprise closes the connection and fails every waiting caller with
@@ -85,6 +87,8 @@ class RedisWire:
         self._protocol: _Protocol | None = None
         self._connecting: asyncio.Lock | None = None
         self._watchdog: asyncio.TimerHandle | None = None
+        self._outbox: list[bytes] = []
+        self._flush: asyncio.Handle | None = None
 
     def __repr__(self) -> str:
         return "RedisWire(***)"  # the URL may hold a password
@@ -96,11 +100,20 @@ class RedisWire:
         return await self._send(protocol, encode_command(*parts))
 
     def _send(self, protocol: _Protocol, command: bytes) -> asyncio.Future[Any]:
-        assert protocol.transport is not None
-        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[Any] = loop.create_future()
         self.pending.append((future, time.monotonic()))
-        protocol.transport.write(command)
+        self._outbox.append(command)
+        if self._flush is None:
+            self._flush = loop.call_soon(self._write_out, protocol)
         return future
+
+    def _write_out(self, protocol: _Protocol) -> None:
+        self._flush = None
+        commands, self._outbox = self._outbox, []
+        # After a failure the callers were failed already, and the outbox was emptied.
+        if commands and protocol is self._protocol and protocol.transport is not None:
+            protocol.transport.write(b"".join(commands))
 
     async def _connect(self) -> _Protocol:
         if self._connecting is None:
@@ -148,6 +161,10 @@ class RedisWire:
         if self._watchdog is not None:
             self._watchdog.cancel()
             self._watchdog = None
+        if self._flush is not None:
+            self._flush.cancel()
+            self._flush = None
+        self._outbox = []
         if protocol is not None and protocol.transport is not None and not closed:
             protocol.transport.abort()
         while self.pending:
