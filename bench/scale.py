@@ -55,6 +55,7 @@ def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--counts", default="10000,1000000", help="secret counts to measure")
     parser.add_argument("--duration", type=float, default=10, help="seconds of random reads")
+    parser.add_argument("--rounds", type=int, default=3, help="rounds, counts alternated in each")
     parser.add_argument("--workers", type=int, default=2, help="strongroom worker processes")
     parser.add_argument("--threads", type=int, default=2, help="wrk threads")
     parser.add_argument("--connections", type=int, default=32, help="wrk connections")
@@ -201,37 +202,95 @@ def random_reads(
     return result
 
 
-def measure(count: int, args: argparse.Namespace, procs: Processes, work: Path) -> dict[str, Any]:
+def start_nodes(
+    count: int, args: argparse.Namespace, procs: Processes, work: Path, stack: ExitStack
+) -> tuple[list[StrongroomNode], list[str], dict[str, Any]]:
+    """A fresh database with `count` secrets and two nodes serving it (live until `stack`
+    closes): one with the per-node secret cache (default size), one with it off, so that the
+    database path is measured on its own too (a uniform random read over 1M secrets mostly
+    misses a 10,000-entry cache; over 10,000 it always hits)."""
+    database = stack.enter_context(fresh_database("scale"))
+    prefix = stack.enter_context(redis_prefix())
+    data_dir = work / "data"
+    config = Config(data_dir=data_dir, database_url=database, log_level="warning")
+    started = time.perf_counter()
+    ids = asyncio.run(load(config, database, count, args.value_size))
+    loaded = time.perf_counter() - started
+    env = {
+        "STRONGROOM_DATABASE_URL": database,
+        "STRONGROOM_REDIS_URL": REDIS_URL,
+        "STRONGROOM_REDIS_PREFIX": prefix,
+    }
+    label = "strongroom PostgreSQL+Redis"
+    cached = StrongroomNode(
+        f"scale-{count}", label, procs, data_dir, args.strongroom, workers=args.workers, env=env
+    )
+    cached.start()
+    cached.prepare()
+    uncached = StrongroomNode(
+        f"scale-{count}-nocache",
+        label,
+        procs,
+        data_dir,
+        args.strongroom,
+        workers=args.workers,
+        env={**env, "STRONGROOM_SECRET_CACHE_SIZE": "0"},
+    )
+    uncached.start()
+    uncached.token = cached.token  # one cluster: the session is in the shared Redis
+    facts = {
+        "secrets": count,
+        "load_seconds": round(loaded, 1),
+        "database_mib": asyncio.run(database_mib(database)),
+    }
+    return [cached, uncached], ids, facts
+
+
+def _median_run(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """The run with the median throughput (its p50 and p99 come with it), and every run."""
+    ordered = sorted(runs, key=lambda run: run["requests_per_s"])
+    return {**ordered[len(ordered) // 2], "runs": runs}
+
+
+def measure(
+    counts: list[int], args: argparse.Namespace, procs: Processes, work: Path
+) -> list[dict[str, Any]]:
+    """Every node up at once, then rounds alternating between them (A, B, C, D, A ...): drift
+    of the machine hits each alike. Medians over the rounds."""
     with ExitStack() as stack:
-        database = stack.enter_context(fresh_database("scale"))
-        prefix = stack.enter_context(redis_prefix())
-        data_dir = work / "data"
-        config = Config(data_dir=data_dir, database_url=database, log_level="warning")
-        started = time.perf_counter()
-        ids = asyncio.run(load(config, database, count, args.value_size))
-        loaded = time.perf_counter() - started
-        env = {
-            "STRONGROOM_DATABASE_URL": database,
-            "STRONGROOM_REDIS_URL": REDIS_URL,
-            "STRONGROOM_REDIS_PREFIX": prefix,
-        }
-        label = "strongroom PostgreSQL+Redis"
-        node = StrongroomNode(
-            f"scale-{count}", label, procs, data_dir, args.strongroom, workers=args.workers, env=env
-        )
         stack.callback(procs.stop_all)
-        node.start()
-        node.prepare()
-        reads = random_reads(node, ids, args, procs, work)
-        pages = page_times(node, count, args.page_size, args.repeat)
-        return {
-            "secrets": count,
-            "load_seconds": round(loaded, 1),
-            "database_mib": asyncio.run(database_mib(database)),
-            "random_read": reads.as_dict(),
-            "list_page_ms": pages,
-            "rss": worker_rss(node.pid),
-        }
+        runs: list[tuple[StrongroomNode, list[str], dict[str, Any]]] = []
+        for count in counts:
+            print(f"loading {count:,} secrets", flush=True)
+            (work / str(count)).mkdir()
+            nodes, ids, facts = start_nodes(count, args, procs, work / str(count), stack)
+            for node, cache in zip(nodes, ("on", "off"), strict=True):
+                runs.append((node, ids, {**facts, "cache": cache}))
+        reads: dict[str, list[dict[str, Any]]] = {node.name: [] for node, _, _ in runs}
+        pages: dict[str, list[dict[str, float]]] = {node.name: [] for node, _, _ in runs}
+        for round_no in range(1, args.rounds + 1):
+            for node, ids, facts in runs:
+                count = facts["secrets"]
+                result = random_reads(node, ids, args, procs, work / str(count))
+                reads[node.name].append(result.as_dict())
+                pages[node.name].append(page_times(node, count, args.page_size, args.repeat))
+                print(
+                    f"  round {round_no}, {count:,} secrets, cache {facts['cache']}: "
+                    f"{result.requests_per_s:,.0f} req/s, pages {pages[node.name][-1]}",
+                    flush=True,
+                )
+        return [
+            {
+                **facts,
+                "random_read": _median_run(reads[node.name]),
+                "list_page_ms": {
+                    label: round(statistics.median(p[label] for p in pages[node.name]), 2)
+                    for label in pages[node.name][0]
+                },
+                "rss": worker_rss(node.pid),
+            }
+            for node, _ids, facts in runs
+        ]
 
 
 def markdown(rows: list[dict[str, Any]], meta: dict[str, Any]) -> str:
@@ -241,22 +300,38 @@ def markdown(rows: list[dict[str, Any]], meta: dict[str, Any]) -> str:
         "",
         f"{m['date']} · {m['cpu_model']}, {m['cores']} cores, {m['ram_gib']} GiB, Linux "
         f"{m['kernel']} · strongroom {meta['strongroom']} · {s['workers']} workers · "
-        f"wrk -t{s['threads']} -c{s['connections']} -d{s['duration']:g}s over all the secrets · "
-        f"list pages of {s['page_size']}, median of {s['repeat']}",
+        f"wrk -t{s['threads']} -c{s['connections']} -d{s['duration']:g}s over all the secrets, "
+        f"median of {s['rounds']} rounds alternating the counts · "
+        f"list pages of {s['page_size']}, median of {s['repeat']} per round",
+        f"Command: `{meta['command']}`",
         "",
-        "| secrets | loaded in s | DB MiB | read req/s | p50 ms | p99 ms | list page 1 ms "
-        "| page at 10 % ms | page at 90 % ms | RSS per worker MiB |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+        "| secrets | secret cache | loaded in s | DB MiB | read req/s | p50 ms | p99 ms "
+        "| list page 1 ms | page at 10 % ms | page at 90 % ms | RSS per worker MiB |",
+        "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     for row in rows:
         r, p = row["random_read"], row["list_page_ms"]
         workers = ", ".join(f"{w:.0f}" for w in row["rss"]["workers_mib"])
         out.append(
-            f"| {row['secrets']:,} | {row['load_seconds']:,.0f} | {row['database_mib']:,.0f} | "
+            f"| {row['secrets']:,} | {row['cache']} | {row['load_seconds']:,.0f} | "
+            f"{row['database_mib']:,.0f} | "
             f"{r['requests_per_s']:,.0f} | "
             f"{r['p50_ms']:.1f} | {r['p99_ms']:.1f} | {p['first']:.1f} | {p['at_10pct']:.1f} | "
             f"{p['at_90pct']:.1f} | {workers} |"
         )
+    counts = sorted({row["secrets"] for row in rows})
+    if len(counts) > 1:
+        out.append("")
+        for cache in ("on", "off"):
+            rate = {
+                row["secrets"]: row["random_read"]["requests_per_s"]
+                for row in rows
+                if row["cache"] == cache
+            }
+            out.append(
+                f"- secret cache {cache}: read req/s at {counts[-1]:,} ÷ at {counts[0]:,} = "
+                f"{rate[counts[-1]] / rate[counts[0]]:.2f}x"
+            )
     return "\n".join(out) + "\n"
 
 
@@ -267,14 +342,8 @@ def main() -> int:
     exit_on_signals()
     procs = Processes()
     workdir = Path(tempfile.mkdtemp(prefix="strongroom-scale-"))
-    rows = []
     try:
-        for count in (int(c) for c in args.counts.split(",")):
-            print(f"{count:,} secrets:", flush=True)
-            (workdir / str(count)).mkdir()
-            rows.append(measure(count, args, procs, workdir / str(count)))
-            read = rows[-1]["random_read"]
-            print(f"  {read['requests_per_s']:,.0f} req/s, pages {rows[-1]['list_page_ms']}")
+        rows = measure([int(c) for c in args.counts.split(",")], args, procs, workdir)
     finally:
         procs.stop_all()
         if not args.keep:
