@@ -242,6 +242,24 @@ async def test_revocation_always_answers_the_same(api: Api) -> None:
     assert legacy.json() == {"revoked": True}
 
 
+async def test_revoking_an_expired_access_token_answers_the_same_and_ends_the_session(
+    api: Api,
+) -> None:
+    tokens = await _login(api, ttl=1)
+    await asyncio.sleep(1.5)  # the access token has expired; the refresh token has not
+    me = await api.client.get("/api/v1/users/me", headers=api.auth(tokens["access_token"]))
+    assert me.status_code == 401
+    response = await api.client.post(
+        "/api/v1/auth/token/revoke", data={"token": tokens["access_token"]}
+    )
+    assert response.status_code == 200
+    assert response.json() == {"revoked": True}
+    renew = await api.client.post(
+        "/api/v1/auth/token/renew", json={"refresh_token": tokens["refresh_token"]}
+    )
+    assert renew.status_code == 400  # the revocation ended the session behind it
+
+
 async def test_introspection(api: Api) -> None:
     tokens = await _login(api)
     other = await _login(api, "bob")

@@ -1,10 +1,10 @@
 """Argon2id password hashing, run off the event loop at low CPU priority.
 
-Hashing is slow by design. It runs in a small thread pool whose threads put themselves in
-Linux's SCHED_IDLE class (and at nice 19 where that is refused): a burst of logins takes the
-CPU only when request handling does not need it, and a request thread that wakes up preempts
+Hashing is slow by design. It runs in a small thread pool whose threads put themselves at
+nice 19 and in Linux's SCHED_IDLE class: a burst of logins takes the CPU only when request
+handling does not need it, and a request thread that wakes up preempts
 a hashing thread at once instead of waiting for its time slice to end. argon2 releases the
-GIL while it works, and the threads it starts for `parallelism` inherit the class.
+GIL while it works; threads it may start for its lanes inherit the class.
 """
 
 from __future__ import annotations
