@@ -62,7 +62,12 @@ async def _every_operation(server: ServerProcess) -> None:
         await ok("POST", f"{url}/destroy", json={"versions": [1]})
 
 
-def _assert_nowhere(server: ServerProcess) -> None:
+async def _run_and_check(server: ServerProcess) -> None:
+    server.start()
+    try:
+        await _every_operation(server)
+    finally:
+        server.stop()  # everything flushed
     output = server.log_path.read_bytes()
     assert b"listening on" in output  # the server's own lines are here
     audit = (server.data_dir / "audit.log").read_bytes()
@@ -72,13 +77,9 @@ def _assert_nowhere(server: ServerProcess) -> None:
 
 
 async def test_marker_value_is_not_in_the_logs_sqlite(tmp_path: Path) -> None:
-    server = ServerProcess(tmp_path / "data", {"STRONGROOM_LOG_LEVEL": "debug"}, tls=True)
-    server.start()
-    try:
-        await _every_operation(server)
-    finally:
-        server.stop()  # everything flushed
-    _assert_nowhere(server)
+    await _run_and_check(
+        ServerProcess(tmp_path / "data", {"STRONGROOM_LOG_LEVEL": "debug"}, tls=True)
+    )
 
 
 @pytest.mark.postgres
@@ -94,10 +95,4 @@ async def test_marker_value_is_not_in_the_logs_postgres_redis(
         "STRONGROOM_SEAL": "env",
         "STRONGROOM_ROOT_KEY": generate_root_key().encode(),
     }
-    server = ServerProcess(tmp_path / "data", env, tls=True)
-    server.start()
-    try:
-        await _every_operation(server)
-    finally:
-        server.stop()  # everything flushed
-    _assert_nowhere(server)
+    await _run_and_check(ServerProcess(tmp_path / "data", env, tls=True))

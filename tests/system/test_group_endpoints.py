@@ -11,22 +11,10 @@ from typing import Any
 
 import pytest
 
-from tests.support import Api, make_user_session
+from tests.support import Api
 
 SECURITY = "/api/v1/sys/security"
 AUTH = "/api/v1/sys/auth"
-
-
-@pytest.fixture
-async def admin(api: Api) -> dict[str, str]:
-    token, _ = await make_user_session(api.services, "root", "admin")
-    return api.auth(token)
-
-
-@pytest.fixture
-async def sq_admin(sqlite_api: Api) -> dict[str, str]:
-    token, _ = await make_user_session(sqlite_api.services, "root", "admin")
-    return sqlite_api.auth(token)
 
 
 async def _settings(api: Api, headers: dict[str, str]) -> dict[str, dict[str, Any]]:

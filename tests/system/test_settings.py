@@ -10,18 +10,6 @@ from strongroom.system.registry import SETTINGS
 from tests.support import TEST_PASSWORD, Api, make_user_session
 
 
-@pytest.fixture
-async def admin(api: Api) -> dict[str, str]:
-    token, _ = await make_user_session(api.services, "root", "admin")
-    return api.auth(token)
-
-
-@pytest.fixture
-async def sq_admin(sqlite_api: Api) -> dict[str, str]:
-    token, _ = await make_user_session(sqlite_api.services, "root", "admin")
-    return sqlite_api.auth(token)
-
-
 async def _setting(api: Api, headers: dict[str, str], key: str) -> dict[str, Any]:
     response = await api.client.get(f"/api/v1/sys/setting/{key}", headers=headers)
     assert response.status_code == 200, response.text
