@@ -27,6 +27,7 @@ import httpx
 import orjson
 from sqlalchemy import insert, select, text
 
+from harness.common import secret_row
 from strongroom.app import create_app
 from strongroom.auth.principal import Principal
 from strongroom.config import Config
@@ -81,7 +82,7 @@ async def store_secrets(services: Services, count: int) -> list[str]:
             secret_id = str(uuid.uuid4())
             value = orjson.dumps(f"value-{n}-{uuid.uuid4().hex}")
             meta = {"env": "prod" if n % 2 else "dev"}
-            rows.append(_secret_row(secret_id, path_of(n), meta, created))
+            rows.append(secret_row(secret_id, path_of(n), meta, created))
             versions.append(
                 {
                     "secret_id": secret_id,
@@ -99,25 +100,6 @@ async def store_secrets(services: Services, count: int) -> list[str]:
             await conn.execute(insert(secret_versions), versions)
             await conn.execute(insert(secret_metadata), metadata)
     return sorted(path_of(n) for n in range(count))
-
-
-def _secret_row(secret_id: str, path: str, meta: dict[str, str], at: float) -> dict[str, Any]:
-    return {
-        "id": secret_id,
-        "path": path,
-        "path_key": path,
-        "current_version": 1,
-        "metadata": orjson.dumps(meta).decode(),
-        "max_reads": None,
-        "reads": 0,
-        "expires_at": None,
-        "deleted_at": None,
-        "destroyed": False,
-        "created_at": at,
-        "updated_at": at,
-        "created_by": "bench",
-        "updated_by": "bench",
-    }
 
 
 async def admin_session(services: Services) -> str:

@@ -34,7 +34,7 @@ import httpx
 import orjson
 
 from harness import wrk
-from harness.common import RequestSpec, secret_value
+from harness.common import RequestSpec, secret_row, secret_value
 from harness.machine import machine_info, worker_rss
 from harness.procs import Processes, exit_on_signals
 from harness.stores import REDIS_URL, fresh_database, redis_prefix
@@ -65,7 +65,11 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--output", type=Path, default=ROOT / "bench" / "results" / "scale")
     parser.add_argument("--strongroom", type=Path, default=ROOT / ".venv" / "bin" / "strongroom")
     parser.add_argument("--keep", action="store_true", help="keep the work directory")
-    return parser.parse_args()
+    args = parser.parse_args()
+    smallest = min(int(c) for c in args.counts.split(","))
+    if smallest < 10 * args.page_size:  # the page at 90 % must still be a full page
+        parser.error(f"--counts must be at least 10 times --page-size ({10 * args.page_size})")
+    return args
 
 
 def path_of(n: int) -> str:
@@ -99,7 +103,7 @@ async def _copy_secrets(conn: Any, services: Services, count: int, value_size: i
         for n in range(start, min(start + BATCH, count)):
             secret_id = str(uuid.uuid4())
             meta = {"env": "prod" if n % 3 else "dev", "team": f"team-{n % 64:02d}"}
-            rows.append(_secret_row(secret_id, path_of(n), meta, at))
+            rows.append(secret_row(secret_id, path_of(n), meta, at))
             plaintext = orjson.dumps(secret_value(value_size))
             versions.append(
                 {
@@ -126,25 +130,6 @@ async def _copy_secrets(conn: Any, services: Services, count: int, value_size: i
         print(f"  loaded {min(start + BATCH, count):,} / {count:,}", end="\r", flush=True)
     print()
     return ids
-
-
-def _secret_row(secret_id: str, path: str, meta: dict[str, str], at: float) -> dict[str, Any]:
-    return {
-        "id": secret_id,
-        "path": path,
-        "path_key": path,
-        "current_version": 1,
-        "metadata": orjson.dumps(meta).decode(),
-        "max_reads": None,
-        "reads": 0,
-        "expires_at": None,
-        "deleted_at": None,
-        "destroyed": False,
-        "created_at": at,
-        "updated_at": at,
-        "created_by": "bench",
-        "updated_by": "bench",
-    }
 
 
 async def database_mib(database_url: str) -> float:

@@ -7,7 +7,7 @@ import secrets
 import socket
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import httpx
 
@@ -103,3 +103,23 @@ def expect(response: httpx.Response, what: str) -> httpx.Response:
         detail = response.text[:300]
         raise RuntimeError(f"{what}: HTTP {response.status_code} {detail}")
     return response
+
+
+def secret_row(secret_id: str, path: str, meta: dict[str, str], at: float) -> dict[str, Any]:
+    """A live secret's `secrets` row, for bulk loads (bench/scale.py, list_pages.py)."""
+    return {
+        "id": secret_id,
+        "path": path,
+        "path_key": path,
+        "current_version": 1,
+        "metadata": json.dumps(meta, separators=(",", ":")),
+        "max_reads": None,
+        "reads": 0,
+        "expires_at": None,
+        "deleted_at": None,
+        "destroyed": False,
+        "created_at": at,
+        "updated_at": at,
+        "created_by": "bench",
+        "updated_by": "bench",
+    }

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from pydantic import ValidationError
 from starlette.responses import Response
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from strongroom.auth.dependencies import authenticate
 from strongroom.auth.endpoints import check_token_response
@@ -26,6 +26,7 @@ from strongroom.barrier.service import Sealed
 from strongroom.errors import StrongroomError
 from strongroom.http.context import SCOPE_KEY, RequestContext
 from strongroom.http.errors import render_error
+from strongroom.http.middleware import replay_body
 from strongroom.http.responses import JsonResponse
 from strongroom.secrets import reading, service
 from strongroom.secrets.cache import watch_name
@@ -134,7 +135,7 @@ class FastLane:
             # Not a happy-path body: the regular route parses it again and answers with the
             # exact error FastAPI gives.
             del scope["route"]
-            await self.app(scope, _replay(body, receive), send)
+            await self.app(scope, replay_body(body, receive), send)
             return
         except StrongroomError as exc:
             ctx.error_code = exc.code
@@ -152,19 +153,6 @@ async def _read_body(receive: Receive) -> bytes | None:
         chunks.append(message.get("body", b""))
         if not message.get("more_body", False):
             return b"".join(chunks)
-
-
-def _replay(body: bytes, receive: Receive) -> Receive:
-    delivered = False
-
-    async def replay() -> Message:
-        nonlocal delivered
-        if delivered:
-            return await receive()
-        delivered = True
-        return {"type": "http.request", "body": body, "more_body": False}
-
-    return replay
 
 
 __all__ = ["FastLane"]

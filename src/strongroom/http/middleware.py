@@ -156,20 +156,24 @@ class TransportGuard:
             chunks.append(chunk)
             if not message.get("more_body", False):
                 break
-        body = b"".join(chunks)
-        delivered = False
-
-        async def replay() -> Message:
-            nonlocal delivered
-            if delivered:
-                return await receive()
-            delivered = True
-            return {"type": "http.request", "body": body, "more_body": False}
-
-        await self.app(scope, replay, send)
+        await self.app(scope, replay_body(b"".join(chunks), receive), send)
 
     def _too_large(self) -> str:
         return f"request body exceeds the limit of {self.max_body} bytes"
+
+
+def replay_body(body: bytes, receive: Receive) -> Receive:
+    """A `receive` that hands the app a body already read whole, then the rest of the stream."""
+    delivered = False
+
+    async def replay() -> Message:
+        nonlocal delivered
+        if delivered:
+            return await receive()
+        delivered = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return replay
 
 
 def _add_headers(send: Send, ctx: RequestContext) -> Send:
