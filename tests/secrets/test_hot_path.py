@@ -1,12 +1,19 @@
-"""The read path: one statement for an ordinary secret, no write; a write only with max_reads."""
+"""The hot paths: a read is one statement (a write only with max_reads); a PostgreSQL write is
+a read and one statement, loses nothing under contention and falls back to the row lock."""
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import pytest
 from sqlalchemy import event
+
+from strongroom.secrets import repository as repo
+from strongroom.secrets import service
 
 from tests.secrets.conftest import create, read
 from tests.support import Api
@@ -68,3 +75,65 @@ async def test_the_response_forbids_caching(api: Api, admin: dict[str, str]) -> 
     response = await read(api, admin, secret_id)
     assert response.headers["cache-control"] == "no-store"
     assert response.headers["content-type"] == "application/json"
+
+
+async def test_a_postgresql_write_is_a_read_and_one_statement(
+    api: Api, admin: dict[str, str]
+) -> None:
+    if api.services.db.is_sqlite:
+        pytest.skip("SQLite writes go through the group-committing writer thread")
+    secret_id = (await create(api, admin, "hot/written", "v1"))["id"]
+    with _statements(api) as seen:
+        response = await api.client.put(
+            f"/api/v1/secrets/{secret_id}", json={"value": "v2"}, headers=admin
+        )
+    assert response.status_code == 200 and response.json()["version"] == 2, response.text
+    assert [s.split()[0] for s in seen] == ["SELECT", "WITH"], seen
+    assert (await read(api, admin, secret_id)).json()["value"] == "v2"
+
+
+async def test_concurrent_writes_to_one_secret_lose_nothing(
+    api: Api, admin: dict[str, str]
+) -> None:
+    secret_id = (await create(api, admin, "hot/contended", "v0"))["id"]
+    url = f"/api/v1/secrets/{secret_id}"
+    responses = await asyncio.gather(
+        *(api.client.put(url, json={"value": f"v{n}"}, headers=admin) for n in range(1, 31))
+    )
+    assert all(r.status_code == 200 for r in responses), [r.text for r in responses]
+    written = {r.json()["version"]: r.request.content for r in responses}
+    assert sorted(written) == list(range(2, 32))  # every write has its own version
+    kept = range(32 - api.services.settings.secrets.max_versions, 32)
+    for version in kept:
+        value = (await read(api, admin, secret_id, version=version)).json()["value"]
+        assert f'"{value}"'.encode() in written[version]
+    assert (await read(api, admin, secret_id)).json()["version"] == 31
+
+
+async def test_a_write_that_keeps_losing_the_race_queues_on_the_row_lock(
+    api: Api, admin: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A stale read (another writer won between the read and the write) makes the one-statement
+    write change nothing; after the last try the locking transaction writes the version."""
+    secret_id = (await create(api, admin, "hot/stale", "v1"))["id"]
+    reads = repo.hot_reads(api.services.db)
+    real = reads.secret
+    stale: list[int] = []
+
+    async def stale_secret(self: repo.HotReads, sid: str) -> repo.SecretRow | None:
+        row = await real(sid)
+        if row is None:
+            return None
+        stale.append(row.current_version)
+        return dataclasses.replace(row, current_version=row.current_version - 1)
+
+    monkeypatch.setattr(repo.HotReads, "secret", stale_secret)
+    response = await api.client.put(
+        f"/api/v1/secrets/{secret_id}", json={"value": "v2"}, headers=admin
+    )
+    monkeypatch.undo()
+    assert response.status_code == 200 and response.json()["version"] == 2, response.text
+    if not api.services.db.is_sqlite:
+        assert stale == [1] * service.OPTIMISTIC_TRIES
+    assert (await read(api, admin, secret_id)).json()["value"] == "v2"
+    assert (await read(api, admin, secret_id, version=1)).json()["value"] == "v1"

@@ -9,7 +9,7 @@ touching its versions.
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
@@ -173,15 +173,43 @@ async def update_secret(
     def encrypt(version: int) -> bytes:
         return barrier.encrypt(plaintext, binding(secret_id, version))
 
-    plan = hot_writes(services.db).next_version(write, check, encrypt)
+    writes = hot_writes(services.db)
     async with changing(services, secret_id):
-        updated = await services.db.run_plan(plan)
+        updated = None
+        if metadata is None and not services.db.is_sqlite:
+            updated = await _bump_optimistically(services, principal, write, encrypt, body.cas, ctx)
+        if updated is None:
+            updated = await services.db.run_plan(writes.next_version(write, check, encrypt))
     if updated is None:
         # Unknown, deleted, expired or not at `cas`: say which (nothing was written).
         secret = await repo.hot_reads(services.db).secret(secret_id)
         _writable(services, principal, secret, body.cas, ctx)
         raise Conflict("the secret changed while it was written; try again")
     return Written(updated, updated.current_version, orjson.loads(updated.metadata))
+
+
+OPTIMISTIC_TRIES = 3
+
+
+async def _bump_optimistically(
+    services: Services,
+    principal: Principal,
+    write: NextVersion,
+    encrypt: Callable[[int], bytes],
+    cas: int | None,
+    ctx: RequestContext,
+) -> repo.SecretRow | None:
+    """The PostgreSQL write in one statement (hot_writes.bump_from): read the row, check it,
+    encrypt for the next version, write if the row is still at the version read. None when
+    other writers kept winning: the caller then queues on the row lock (run_plan)."""
+    reads, writes = repo.hot_reads(services.db), hot_writes(services.db)
+    for _ in range(OPTIMISTIC_TRIES):
+        secret = _writable(services, principal, await reads.secret(write.secret_id), cas, ctx)
+        version = secret.current_version
+        updated = await writes.bump_from(write, version, encrypt(version + 1))
+        if updated is not None:
+            return updated
+    return None
 
 
 def _writable(
