@@ -14,7 +14,6 @@ from sqlalchemy import event
 
 from strongroom.secrets import repository as repo
 from strongroom.secrets import service
-
 from tests.secrets.conftest import create, read
 from tests.support import Api
 
