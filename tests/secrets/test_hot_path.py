@@ -10,10 +10,11 @@ from contextlib import contextmanager
 from typing import Any
 
 import pytest
-from sqlalchemy import event
+from sqlalchemy import event, text
 
 from strongroom.secrets import repository as repo
 from strongroom.secrets import service
+from strongroom.secrets.hot_writes import hot_writes
 from tests.secrets.conftest import create, read
 from tests.support import Api
 
@@ -136,3 +137,48 @@ async def test_a_write_that_keeps_losing_the_race_queues_on_the_row_lock(
         assert stale == [1] * service.OPTIMISTIC_TRIES
     assert (await read(api, admin, secret_id)).json()["value"] == "v2"
     assert (await read(api, admin, secret_id, version=1)).json()["value"] == "v1"
+
+
+async def test_a_write_sets_the_ttl_and_metadata_it_names_and_keeps_the_rest(
+    api: Api, admin: dict[str, str]
+) -> None:
+    """Both forms of the write (one statement; the transaction when metadata changes)."""
+    secret_id = (await create(api, admin, "hot/forms", "v1", metadata={"team": "a"}))["id"]
+    url = f"/api/v1/secrets/{secret_id}"
+    with_ttl = await api.client.put(url, json={"value": "v2", "ttl": "1h"}, headers=admin)
+    assert with_ttl.status_code == 200, with_ttl.text
+    expires_at = with_ttl.json()["expires_at"]
+    assert expires_at is not None and with_ttl.json()["metadata"] == {"team": "a"}
+    plain = await api.client.put(url, json={"value": "v3"}, headers=admin)
+    assert plain.json()["expires_at"] == expires_at and plain.json()["version"] == 3
+    tagged = await api.client.put(
+        url, json={"value": "v4", "metadata": {"team": "b"}}, headers=admin
+    )
+    assert tagged.json()["metadata"] == {"team": "b"} and tagged.json()["version"] == 4
+    body = (await read(api, admin, secret_id)).json()
+    assert (body["value"], body["metadata"], body["expires_at"]) == (
+        "v4",
+        {"team": "b"},
+        expires_at,
+    )
+
+
+async def test_the_wipe_walks_only_the_versions_that_hold_a_ciphertext(api: Api) -> None:
+    """The wipe of every write searches the partial index of held versions (at most
+    max_versions a secret), not the primary key over every version ever written."""
+    wipe = hot_writes(api.services.db)._wipe.sql
+    async with api.services.db.connect() as conn:
+        if api.services.db.is_sqlite:
+            placeholders = [None] * wipe.count("?")
+            raw = await conn.get_raw_connection()
+            plan = await raw.driver_connection.execute(f"EXPLAIN QUERY PLAN {wipe}", placeholders)
+            details = " ".join(str(row[-1]) for row in await plan.fetchall())
+            assert "USING INDEX ix_secret_versions_held" in details, details
+        else:
+            definition = (
+                await conn.execute(
+                    text("SELECT indexdef FROM pg_indexes WHERE indexname = :name"),
+                    {"name": "ix_secret_versions_held"},
+                )
+            ).scalar_one()
+            assert "(secret_id, version) WHERE (ciphertext IS NOT NULL)" in definition

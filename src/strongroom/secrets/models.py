@@ -68,3 +68,15 @@ secret_metadata = Table(
 )
 
 Index("ix_secret_metadata_key_value", secret_metadata.c.key, secret_metadata.c.value)
+
+# The versions that still hold a ciphertext: at most `max_versions` (+1 while a write commits)
+# per secret. The wipe of every write walks this index, not the primary key, whose range over
+# all the versions ever written would grow with each write.
+_HELD = secret_versions.c.ciphertext.is_not(None)
+Index(
+    "ix_secret_versions_held",
+    secret_versions.c.secret_id,
+    secret_versions.c.version,
+    sqlite_where=_HELD,
+    postgresql_where=_HELD,
+)
