@@ -128,8 +128,12 @@ class Runner:
         _progress(number, "read_one", self.plan.audit_off.name, result)
 
     def _contended_read(self, number: int, system: System) -> None:
-        """read_one while a second wrk (-t1 -c4) logs in for the whole run, and a bit more."""
+        """read_one alone, then at once read_one while a second wrk (-t1 -c4) logs in for the
+        whole run, and a bit more. The pair runs back to back: on a shared machine, a baseline
+        taken minutes earlier (the round's read_one) drifts as much as the effect measured."""
         load = self.plan.load
+        alone = self.once(system, "read_one", load)
+        _progress(number, "read_one (pair)", system.name, alone)
         logins = wrk.Load(LOGIN_THREADS, LOGIN_CONNECTIONS, load.duration + 2)
         self.count += 1
         login_log = self.workdir / "wrk" / f"{self.count:04d}-{system.name}-login-background.log"
@@ -148,7 +152,7 @@ class Runner:
         parts = self.results.contention.setdefault(
             system.name, {"alone": [], "with_logins": [], "logins": []}
         )
-        parts["alone"].append(self.results.runs[("read_one", system.name)][-1])
+        parts["alone"].append(alone)
         parts["with_logins"].append(read)
         parts["logins"].append(login)
         _progress(number, "read_one+logins", system.name, read)

@@ -81,13 +81,6 @@ class HotWrites:
     def _bump_from_statement(self, expiry: bool) -> HotQuery:
         statement = self._bumps_from.get(expiry)
         if statement is None:
-            values: dict[str, Any] = {
-                "current_version": s.current_version + 1,
-                "updated_at": bindparam("at"),
-                "updated_by": bindparam("by"),
-            }
-            if expiry:
-                values["expires_at"] = bindparam("expires_at")
             bumped = (
                 update(secrets)
                 .where(
@@ -95,7 +88,7 @@ class HotWrites:
                     s.current_version == bindparam("expected"),
                     live(bindparam("at")),
                 )
-                .values(**values)
+                .values(**_bumped_values(metadata=False, expiry=expiry))
                 .returning(*SECRET_COLUMNS)
                 .cte("bumped")
             )
@@ -147,20 +140,13 @@ class HotWrites:
     def _bump(self, metadata: bool, expiry: bool, cas: bool) -> HotStatement:
         statement = self._bumps.get((metadata, expiry, cas))
         if statement is None:
-            values: dict[str, Any] = {
-                "current_version": s.current_version + 1,
-                "updated_at": bindparam("at"),
-                "updated_by": bindparam("by"),
-            }
-            if metadata:
-                values["metadata"] = bindparam("metadata")
-            if expiry:
-                values["expires_at"] = bindparam("expires_at")
             bump = update(secrets).where(s.id == bindparam("sid"), live(bindparam("at")))
             if cas:
                 bump = bump.where(s.current_version == bindparam("cas"))
             statement = self._bumps[(metadata, expiry, cas)] = self._db.hot_statement(
-                bump.values(**values).returning(*SECRET_COLUMNS)
+                bump.values(**_bumped_values(metadata=metadata, expiry=expiry)).returning(
+                    *SECRET_COLUMNS
+                )
             )
         return statement
 
@@ -205,6 +191,20 @@ class HotWrites:
         if version > write.max_versions:
             yield Step(self._wipe, {**common, "up_to": version - write.max_versions})
         return secret
+
+
+def _bumped_values(*, metadata: bool, expiry: bool) -> dict[str, Any]:
+    """The SET clause of a version bump: what every write changes, and what it names."""
+    values: dict[str, Any] = {
+        "current_version": s.current_version + 1,
+        "updated_at": bindparam("at"),
+        "updated_by": bindparam("by"),
+    }
+    if metadata:
+        values["metadata"] = bindparam("metadata")
+    if expiry:
+        values["expires_at"] = bindparam("expires_at")
+    return values
 
 
 _HOT: WeakKeyDictionary[Database, HotWrites] = WeakKeyDictionary()
