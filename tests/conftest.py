@@ -24,8 +24,7 @@ from tests.support import (
     FAST_ARGON2,
     REDIS_URL,
     Api,
-    create_pg_database,
-    drop_pg_database,
+    pg_database,
     pg_reachable,
     redis_reachable,
     run,
@@ -50,12 +49,8 @@ def need(available: bool, what: str) -> None:
 def pg_database_url() -> Iterator[str]:
     """An asyncpg URL of a database created for this run and dropped at its end."""
     need(pg_reachable(), "PostgreSQL at 127.0.0.1:5432")
-    name = f"strongroom_test_{uuid.uuid4().hex[:12]}"
-    run(create_pg_database(name))
-    try:
-        yield f"postgresql+asyncpg://postgres@127.0.0.1:5432/{name}"
-    finally:
-        run(drop_pg_database(name))
+    with pg_database("strongroom_test") as url:
+        yield url
 
 
 @pytest.fixture

@@ -11,7 +11,8 @@ import ssl
 import subprocess
 import sys
 import time
-from collections.abc import Mapping
+import uuid
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -68,6 +69,22 @@ async def drop_pg_database(name: str) -> None:
         await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     finally:
         await conn.close()
+
+
+@contextlib.contextmanager
+def pg_database(prefix: str) -> Iterator[str]:
+    """An asyncpg URL of a PostgreSQL database created empty for the block, dropped after it."""
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    run(create_pg_database(name))
+    try:
+        yield f"postgresql+asyncpg://postgres@127.0.0.1:5432/{name}"
+    finally:
+        run(drop_pg_database(name))
+
+
+def admin_password(data_dir: Path) -> str:
+    """The password the first start wrote to `<data_dir>/admin-password`."""
+    return (data_dir / "admin-password").read_text().split("password: ", 1)[1].strip()
 
 
 async def truncate_postgres(url: str) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -10,7 +11,7 @@ import httpx
 import pytest
 
 from strongroom.crypto import generate_root_key
-from tests.support import REDIS_URL, ServerProcess
+from tests.support import REDIS_URL, ServerProcess, admin_password
 
 
 @dataclass
@@ -46,15 +47,20 @@ def cluster_env(pg_url: str, redis_url: str, prefix: str) -> dict[str, str]:
     }
 
 
-@pytest.fixture
-def cluster(tmp_path: Path, pg_url: str, redis_prefix: str) -> Iterator[Cluster]:
-    env = cluster_env(pg_url, REDIS_URL, redis_prefix)
-    a = ServerProcess(tmp_path / "a", env, tls=True).start()
-    b = ServerProcess(tmp_path / "b", env, tls=True)
+@contextmanager
+def two_nodes(directory: Path, env: dict[str, str], *, b_tls: bool = True) -> Iterator[Cluster]:
+    """Node A (TLS) bootstraps the shared database, then node B starts on it; both stop after."""
+    a = ServerProcess(directory / "a", env, tls=True).start()
+    b = ServerProcess(directory / "b", env, tls=b_tls)
     try:
         b.start()
-        password = (tmp_path / "a" / "admin-password").read_text().split("password: ")[1].strip()
-        yield Cluster(a, b, password)
+        yield Cluster(a, b, admin_password(a.data_dir))
     finally:
         a.stop()
         b.stop()
+
+
+@pytest.fixture
+def cluster(tmp_path: Path, pg_url: str, redis_prefix: str) -> Iterator[Cluster]:
+    with two_nodes(tmp_path, cluster_env(pg_url, REDIS_URL, redis_prefix)) as nodes:
+        yield nodes

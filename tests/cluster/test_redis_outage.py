@@ -10,7 +10,7 @@ import httpx
 
 from tests.cluster.conftest import cluster_env
 from tests.sessions.private_redis import PrivateRedis
-from tests.support import TEST_PASSWORD, ServerProcess
+from tests.support import TEST_PASSWORD, ServerProcess, admin_password
 
 
 def _login(node: ServerProcess, username: str, password: str) -> str:
@@ -34,7 +34,7 @@ def test_redis_down_means_503_and_revocations_survive(tmp_path: Path, pg_url: st
     )
     try:
         node.start()
-        password = (tmp_path / "node" / "admin-password").read_text().split("password: ")[1].strip()
+        password = admin_password(tmp_path / "node")
         admin = _login(node, "admin", password)
         me = f"{node.url}/api/v1/users/me"
         created = httpx.post(

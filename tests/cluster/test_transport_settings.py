@@ -17,8 +17,8 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.cluster.conftest import cluster_env
-from tests.support import REDIS_URL, TEST_PASSWORD, ServerProcess
+from tests.cluster.conftest import cluster_env, two_nodes
+from tests.support import REDIS_URL, TEST_PASSWORD
 
 HEALTH = "/api/v1/sys/health"
 LOGIN = "/api/v1/auth/token/create"
@@ -53,11 +53,8 @@ class Nodes:
 @pytest.fixture
 def nodes(tmp_path: Path, pg_url: str, redis_prefix: str) -> Iterator[Nodes]:
     env = cluster_env(pg_url, REDIS_URL, redis_prefix)
-    a = ServerProcess(tmp_path / "a", env, tls=True).start()
-    b = ServerProcess(tmp_path / "b", env, tls=False)
-    try:
-        b.start()
-        password = (tmp_path / "a" / "admin-password").read_text().split("password: ")[1].strip()
+    with two_nodes(tmp_path, env, b_tls=False) as cluster:
+        a, b, password = cluster.a, cluster.b, cluster.admin_password
         with (
             httpx.Client(base_url=a.url, verify=a.verify, timeout=30) as client_a,
             httpx.Client(base_url=b.url, timeout=30) as client_b,
@@ -74,9 +71,6 @@ def nodes(tmp_path: Path, pg_url: str, redis_prefix: str) -> Iterator[Nodes]:
             )
             assert created.status_code == 200, created.text
             yield Nodes(client_a, client_b, admin)
-    finally:
-        a.stop()
-        b.stop()
 
 
 def _refused_for_https(response: httpx.Response) -> None:

@@ -56,6 +56,16 @@ def _blocker(
     return (yield Step(statement, {"id": 0, "text": "blocker"}))  # type: ignore[no-any-return]
 
 
+async def _hold_the_writer(
+    database: Database, statement: HotStatement
+) -> tuple[asyncio.Future[int], threading.Event]:
+    """The blocker plan, once the writer thread is inside it; set the event to let it go."""
+    started, release = threading.Event(), threading.Event()
+    blocker = asyncio.ensure_future(database.run_plan(_blocker(statement, started, release)))
+    assert await asyncio.to_thread(started.wait, 10)
+    return blocker, release
+
+
 def _stored(db: Database) -> set[int]:
     with sqlite3.connect(db.engine.url.database or "") as conn:
         return {row[0] for row in conn.execute("SELECT id FROM notes")}
@@ -67,9 +77,7 @@ def _writer(db: Database) -> Any:
 
 async def test_queued_plans_commit_in_one_group(database: Database) -> None:
     statement = _insert(database)
-    started, release = threading.Event(), threading.Event()
-    blocker = asyncio.ensure_future(database.run_plan(_blocker(statement, started, release)))
-    assert await asyncio.to_thread(started.wait, 10)
+    blocker, release = await _hold_the_writer(database, statement)
     queued = [asyncio.ensure_future(database.run_plan(_note(statement, i))) for i in range(1, 21)]
     await asyncio.sleep(0.05)
     assert not any(task.done() for task in queued)  # nothing acknowledged before its COMMIT
@@ -83,9 +91,7 @@ async def test_queued_plans_commit_in_one_group(database: Database) -> None:
 
 async def test_a_failing_plan_is_undone_alone(database: Database) -> None:
     statement = _insert(database)
-    started, release = threading.Event(), threading.Event()
-    blocker = asyncio.ensure_future(database.run_plan(_blocker(statement, started, release)))
-    assert await asyncio.to_thread(started.wait, 10)
+    blocker, release = await _hold_the_writer(database, statement)
     good = [asyncio.ensure_future(database.run_plan(_note(statement, i))) for i in (1, 2, 4)]
     refused = asyncio.ensure_future(database.run_plan(_note(statement, 3, fail=True)))
     duplicate = asyncio.ensure_future(database.run_plan(_note(statement, 1)))  # id 1 taken
@@ -102,9 +108,7 @@ async def test_a_failing_plan_is_undone_alone(database: Database) -> None:
 
 async def test_a_cancelled_plan_never_runs(database: Database) -> None:
     statement = _insert(database)
-    started, release = threading.Event(), threading.Event()
-    blocker = asyncio.ensure_future(database.run_plan(_blocker(statement, started, release)))
-    assert await asyncio.to_thread(started.wait, 10)
+    blocker, release = await _hold_the_writer(database, statement)
     cancelled = asyncio.ensure_future(database.run_plan(_note(statement, 7)))
     kept = asyncio.ensure_future(database.run_plan(_note(statement, 8)))
     await asyncio.sleep(0)

@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,7 +19,7 @@ import pytest
 
 from strongroom.db.schema import metadata
 from tests.conftest import need
-from tests.support import ServerProcess, create_pg_database, drop_pg_database, pg_reachable, run
+from tests.support import ServerProcess, admin_password, pg_database, pg_reachable, run
 
 EXPECTED_TABLES = {table.name for table in metadata.sorted_tables}
 
@@ -29,12 +28,8 @@ EXPECTED_TABLES = {table.name for table in metadata.sorted_tables}
 def empty_pg(tmp_path: Path) -> Iterator[str]:
     """An asyncpg URL of a database created empty for this test."""
     need(pg_reachable(), "PostgreSQL at 127.0.0.1:5432")
-    name = f"strongroom_migrate_{uuid.uuid4().hex[:12]}"
-    run(create_pg_database(name))
-    try:
-        yield f"postgresql+asyncpg://postgres@127.0.0.1:5432/{name}"
-    finally:
-        run(drop_pg_database(name))
+    with pg_database("strongroom_migrate") as url:
+        yield url
 
 
 async def _schema(url: str) -> tuple[set[str], list[str]]:
@@ -104,7 +99,7 @@ def test_migrate_cli_on_an_empty_database_then_serve(tmp_path: Path, empty_pg: s
         response = httpx.get(f"{server.url}/api/v1/sys/health", verify=server.verify)
         assert response.status_code == 200, response.text
         assert response.json()["database"] == "ok"
-        password = (server.data_dir / "admin-password").read_text().split("password: ")[1]
+        password = admin_password(server.data_dir)
         login = httpx.post(
             f"{server.url}/api/v1/auth/token/create",
             data={"grant_type": "password", "username": "admin", "password": password.strip()},

@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.support import ServerProcess
+from tests.support import ServerProcess, admin_password
 
 
 @pytest.fixture
@@ -75,7 +75,7 @@ def test_restart_reuses_the_data_directory(tmp_path: Path) -> None:
     second = ServerProcess(data, {}, tls=True).start()
     try:
         assert {name: (data / name).read_bytes() for name in snapshot} == snapshot
-        password = (data / "admin-password").read_text().split("password: ")[1].strip()
+        password = admin_password(data)
         verify = second.verify
         login = httpx.post(
             f"{second.url}/api/v1/auth/token/create",

@@ -3,16 +3,10 @@
 from __future__ import annotations
 
 import ssl
-from pathlib import Path
 
 import httpx
 
 from tests.support import ServerProcess
-
-
-def admin_password(data_dir: Path) -> str:
-    """The password the first start wrote to `<data_dir>/admin-password`."""
-    return (data_dir / "admin-password").read_text().split("password: ", 1)[1].strip()
 
 
 def client_for(server: ServerProcess, *, connections: int = 20) -> httpx.AsyncClient:

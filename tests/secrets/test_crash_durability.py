@@ -16,8 +16,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.secrets.servers import admin_password, client_for, login_admin
-from tests.support import ServerProcess
+from tests.secrets.servers import client_for, login_admin
+from tests.support import ServerProcess, admin_password
 
 CYCLES = 20
 WRITERS = 6

@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 
 from strongroom.crypto import generate_root_key
-from tests.secrets.servers import admin_password, client_for, login_admin
-from tests.support import REDIS_URL, ServerProcess
+from tests.secrets.servers import client_for, login_admin
+from tests.support import REDIS_URL, ServerProcess, admin_password
 
 MARKER = "MARKER-LOG-7f3c9a1e5b"
 

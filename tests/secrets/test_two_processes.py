@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from strongroom.crypto import generate_root_key
-from tests.secrets.servers import admin_password, client_for, login_admin
-from tests.support import REDIS_URL, ServerProcess
+from tests.secrets.servers import client_for, login_admin
+from tests.support import REDIS_URL, ServerProcess, admin_password
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis]
 
