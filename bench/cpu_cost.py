@@ -26,7 +26,7 @@ from harness import wrk
 from harness.common import WORKLOADS
 from harness.procs import Processes, exit_on_signals
 from harness.seed import seed
-from harness.stores import REDIS_URL, fresh_database, redis_prefix
+from harness.stores import TRANSPORTS, fresh_database, session_redis
 from harness.strongroom_node import StrongroomNode
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -65,6 +65,7 @@ def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("workload", choices=WORKLOADS)
     parser.add_argument("--postgres", action="store_true", help="PostgreSQL + Redis")
+    parser.add_argument("--transport", choices=TRANSPORTS, default="unix")
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--duration", type=float, default=10)
     parser.add_argument("--workers", type=int, default=2)
@@ -77,10 +78,15 @@ def main(argv: list[str]) -> int:
         with ExitStack() as stack:
             env: dict[str, str] = {}
             if args.postgres:
+                redis_url, prefix = stack.enter_context(
+                    session_redis(procs, workdir / "redis", args.transport)
+                )
                 env = {
-                    "STRONGROOM_DATABASE_URL": stack.enter_context(fresh_database("cpu")),
-                    "STRONGROOM_REDIS_URL": REDIS_URL,
-                    "STRONGROOM_REDIS_PREFIX": stack.enter_context(redis_prefix()),
+                    "STRONGROOM_DATABASE_URL": stack.enter_context(
+                        fresh_database("cpu", args.transport)
+                    ),
+                    "STRONGROOM_REDIS_URL": redis_url,
+                    "STRONGROOM_REDIS_PREFIX": prefix,
                 }
             stack.callback(procs.stop_all)
             node = StrongroomNode(

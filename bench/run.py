@@ -27,7 +27,7 @@ from harness.procs import Processes, exit_on_signals
 from harness.report import Results, write_all
 from harness.rounds import BenchFailure, Plan, Runner
 from harness.seed import seed
-from harness.stores import fresh_database, redis_prefix
+from harness.stores import TRANSPORTS, fresh_database, session_redis
 from harness.strongroom_node import StrongroomNode, strongroom_version
 from harness.tls import make_tls
 
@@ -51,6 +51,12 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     add("--write-secrets", type=int, default=1_000, help="secrets to overwrite (default 1000)")
     add("--workloads", default=",".join(WORKLOADS), help="comma-separated subset of workloads")
     add("--no-postgres", action="store_true", help="skip strongroom on PostgreSQL + Redis")
+    add(
+        "--transport",
+        choices=TRANSPORTS,
+        default="unix",
+        help="how the PostgreSQL + Redis node reaches them: Unix sockets (default) or TCP",
+    )
     add("--no-contention", action="store_true", help="skip read p99 under concurrent logins")
     add("--no-audit-off", action="store_true", help="skip the audit-off strongroom run")
     add("--no-rss", action="store_true", help="skip the memory measurement")
@@ -89,11 +95,13 @@ def start_systems(
 
     nodes = [node("strongroom-sqlite", "strongroom SQLite")]
     if not args.no_postgres:
-        database = stack.enter_context(fresh_database())
-        prefix = stack.enter_context(redis_prefix())
+        database = stack.enter_context(fresh_database(transport=args.transport))
+        redis_url, prefix = stack.enter_context(
+            session_redis(procs, workdir / "redis", args.transport)
+        )
         env = {
             "STRONGROOM_DATABASE_URL": database,
-            "STRONGROOM_REDIS_URL": "redis://127.0.0.1:6379/0",
+            "STRONGROOM_REDIS_URL": redis_url,
             "STRONGROOM_REDIS_PREFIX": prefix,
         }
         nodes.append(node("strongroom-pg-redis", "strongroom PostgreSQL+Redis", env))
@@ -138,6 +146,7 @@ def metadata(args: argparse.Namespace, argv: list[str]) -> dict[str, Any]:
             "connections": args.connections,
             "secrets": args.secrets,
             "write_secrets": args.write_secrets,
+            "transport": args.transport if not args.no_postgres else None,
             "workloads": args.workloads.split(","),
         },
     }

@@ -37,7 +37,7 @@ from harness import wrk
 from harness.common import RequestSpec, secret_row, secret_value
 from harness.machine import machine_info, worker_rss
 from harness.procs import Processes, exit_on_signals
-from harness.stores import REDIS_URL, fresh_database, redis_prefix
+from harness.stores import TRANSPORTS, fresh_database, session_redis
 from harness.strongroom_node import API, StrongroomNode
 from strongroom import __version__
 from strongroom.app import create_app
@@ -59,6 +59,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--workers", type=int, default=2, help="strongroom worker processes")
     parser.add_argument("--threads", type=int, default=2, help="wrk threads")
     parser.add_argument("--connections", type=int, default=32, help="wrk connections")
+    parser.add_argument("--transport", choices=TRANSPORTS, default="unix", help="to PG and Redis")
     parser.add_argument("--value-size", type=int, default=1024, help="bytes per secret value")
     parser.add_argument("--page-size", type=int, default=100, help="listing page size")
     parser.add_argument("--repeat", type=int, default=20, help="timings per page (median)")
@@ -194,8 +195,8 @@ def start_nodes(
     closes): one with the per-node secret cache (default size), one with it off, so that the
     database path is measured on its own too (a uniform random read over 1M secrets mostly
     misses a 10,000-entry cache; over 10,000 it always hits)."""
-    database = stack.enter_context(fresh_database("scale"))
-    prefix = stack.enter_context(redis_prefix())
+    database = stack.enter_context(fresh_database("scale", args.transport))
+    redis_url, prefix = stack.enter_context(session_redis(procs, work / "redis", args.transport))
     data_dir = work / "data"
     config = Config(data_dir=data_dir, database_url=database, log_level="warning")
     started = time.perf_counter()
@@ -203,7 +204,7 @@ def start_nodes(
     loaded = time.perf_counter() - started
     env = {
         "STRONGROOM_DATABASE_URL": database,
-        "STRONGROOM_REDIS_URL": REDIS_URL,
+        "STRONGROOM_REDIS_URL": redis_url,
         "STRONGROOM_REDIS_PREFIX": prefix,
     }
     label = "strongroom PostgreSQL+Redis"

@@ -45,6 +45,14 @@ def _num(value: float) -> str:
     return f"{value:,.0f}" if value >= 100 else f"{value:,.1f}" if value >= 10 else f"{value:.2f}"
 
 
+def _transport(transport: str | None) -> str:
+    if transport == "unix":
+        return " PostgreSQL and Redis over Unix sockets."
+    if transport == "tcp":
+        return " PostgreSQL and Redis over TCP (loopback)."
+    return ""
+
+
 def markdown(results: Results, meta: dict[str, Any]) -> str:
     m, s = meta["machine"], meta["settings"]
     out = [
@@ -56,7 +64,8 @@ def markdown(results: Results, meta: dict[str, Any]) -> str:
         "",
         f"wrk -t{s['threads']} -c{s['connections']} -d{s['duration']:g}s, median of "
         f"{s['rounds']} rounds (systems alternated), strongroom workers: {s['workers']}, "
-        f"{s['secrets']:,} secrets for random reads, writes over {s['write_secrets']:,}.",
+        f"{s['secrets']:,} secrets for random reads, writes over {s['write_secrets']:,}."
+        + _transport(s.get("transport")),
         f"Command: `{meta['command']}`",
         "",
         "| workload | system | req/s | p50 ms | p99 ms | req/s ÷ OpenBao | p99 ÷ OpenBao |",

@@ -15,15 +15,19 @@ from tests.support import free_port
 
 
 class PrivateRedis:
-    """`redis-server` with an append-only file fsynced on every write, in `directory`."""
+    """`redis-server` with an append-only file fsynced on every write, in `directory`; on a
+    free TCP port, or with `unix_socket` only on a Unix socket in `directory`."""
 
-    def __init__(self, directory: Path) -> None:
+    def __init__(self, directory: Path, *, unix_socket: bool = False) -> None:
         self.directory = directory
-        self.port = free_port()
+        self.socket = directory / "redis.sock" if unix_socket else None
+        self.port = 0 if unix_socket else free_port()
         self.process: subprocess.Popen[bytes] | None = None
 
     @property
     def url(self) -> str:
+        if self.socket is not None:
+            return f"unix://{self.socket}?db=0"
         return f"redis://127.0.0.1:{self.port}/0"
 
     def start(self, timeout: float = 20) -> None:
@@ -35,11 +39,13 @@ class PrivateRedis:
         self._wait_ready(timeout)
 
     def _spawn(self, binary: str, log: BinaryIO) -> subprocess.Popen[bytes]:
+        listen = ["--port", str(self.port), "--bind", "127.0.0.1"]
+        if self.socket is not None:
+            listen += ["--unixsocket", str(self.socket), "--unixsocketperm", "700"]
         return subprocess.Popen(
             [
                 binary,
-                "--port", str(self.port),
-                "--bind", "127.0.0.1",
+                *listen,
                 "--dir", str(self.directory),
                 "--appendonly", "yes",
                 "--appendfsync", "always",
@@ -51,7 +57,7 @@ class PrivateRedis:
 
     def _wait_ready(self, timeout: float) -> None:
         deadline = time.monotonic() + timeout
-        client = redis.Redis(port=self.port, socket_timeout=1, socket_connect_timeout=1)
+        client = redis.Redis.from_url(self.url, socket_timeout=1, socket_connect_timeout=1)
         try:
             while time.monotonic() < deadline:
                 assert self.process is not None
