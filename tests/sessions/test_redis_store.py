@@ -9,9 +9,10 @@ import math
 import pytest
 import redis.asyncio as aioredis
 
+from strongroom.sessions.redis_scripts import INFO_FIELDS
 from strongroom.sessions.redis_scripts import SCHEDULE_SLACK_SECONDS as SLACK
-from strongroom.sessions.redis_store import RedisSessionStore
-from strongroom.sessions.store import AuthOutcome, FailureCounter, RotateOutcome
+from strongroom.sessions.redis_store import RedisSessionStore, _parse_info
+from strongroom.sessions.store import AuthOutcome, FailureCounter, RotateOutcome, SessionInfo
 from tests.sessions.conftest import Backend, issue
 from tests.sessions.private_redis import PrivateRedis
 from tests.sessions.test_conformance import IP, renewal
@@ -24,6 +25,43 @@ pytestmark = pytest.mark.redis
 def storage(redis_prefix: str) -> tuple[str, str]:
     """Only the Redis store in this module."""
     return "redis", redis_prefix
+
+
+def _as_reply(info: SessionInfo) -> list[str | None]:
+    """A session as the scripts return it: the hash's strings, in INFO_FIELDS order."""
+
+    def text(value: object) -> str | None:
+        if value is None:
+            return None
+        if isinstance(value, bool):
+            return "1" if value else "0"
+        return str(value)
+
+    return [text(getattr(info, name)) for name in INFO_FIELDS]
+
+
+def test_a_session_reply_is_read_by_position_and_a_missing_field_is_named() -> None:
+    info = SessionInfo(
+        id="s1", user_id="u1", username="ann", role="user", auth_method="password",
+        created_at=1.25, last_used_at=2.5, access_expires_at=3.75, refresh_expires_at=None,
+        max_expires_at=9.5, idle_timeout=60.0, bound_ip="198.51.100.4", uses=3, max_uses=None,
+        one_time=True, scope="secrets/*", client_id=None, ip="203.0.113.7", user_agent="curl",
+    )  # fmt: skip
+    assert _parse_info(_as_reply(info)) == info
+    other = SessionInfo(
+        id="s2", user_id="u2", username="bo", role="admin", auth_method="github",
+        created_at=1.0, last_used_at=1.0, access_expires_at=2.0, refresh_expires_at=5.0,
+        max_expires_at=9.0, idle_timeout=None, bound_ip=None, uses=0, max_uses=7,
+        one_time=False, scope="", client_id="ci", ip=None, user_agent=None,
+    )  # fmt: skip
+    assert _parse_info(_as_reply(other)) == other
+    for name in ("id", "created_at", "uses"):
+        broken = _as_reply(info)
+        broken[INFO_FIELDS.index(name)] = None
+        with pytest.raises(ValueError, match=f"lacks {name}"):
+            _parse_info(broken)
+    with pytest.raises(ValueError, match="fields"):
+        _parse_info(_as_reply(info)[:-1])
 
 
 async def key_deadlines(prefix: str) -> dict[str, int]:

@@ -10,7 +10,6 @@ import contextlib
 import secrets
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import replace
 from typing import Any
 
 from sqlalchemy import (
@@ -79,12 +78,20 @@ _EPOCH = "epoch"
 
 
 _ONE_TIME = _INFO.index(sessions.c.one_time)
+_ID = _INFO.index(sessions.c.id)
+_USES = _INFO.index(sessions.c.uses)
+_LAST_USED = _INFO.index(sessions.c.last_used_at)
+
+
+def _values(row: Any) -> list[Any]:
+    """A row's SessionInfo fields, in order."""
+    values = list(row[: len(_INFO)])
+    values[_ONE_TIME] = bool(values[_ONE_TIME])  # raw SQLite reads give 0/1
+    return values
 
 
 def _info(row: Any) -> SessionInfo:
-    values = list(row[: len(_INFO)])
-    values[_ONE_TIME] = bool(values[_ONE_TIME])  # raw SQLite reads give 0/1
-    return SessionInfo(*values)
+    return SessionInfo(*_values(row))
 
 
 def _not_idle(now: float) -> Any:
@@ -182,8 +189,14 @@ class DatabaseSessionStore:
                 return await self._why_not(conn, access_hash, client_ip, now, epoch)
         if row[-1] != epoch:
             return AuthResult(AuthOutcome.stale, None, row[-1])
-        stored = _info(row)
-        info = self._with_pending(stored)
+        # Built positionally: this runs on every request, and dataclasses.replace is slow.
+        values = _values(row)
+        stored_uses = values[_USES]
+        pending = self._touches.pending(values[_ID])
+        if pending is not None:
+            values[_USES] = stored_uses + pending.uses
+            values[_LAST_USED] = max(values[_LAST_USED], pending.last_used_at)
+        info = SessionInfo(*values)
         if token_expired(info, info.access_expires_at, now):
             return AuthResult(AuthOutcome.expired)
         if info.bound_ip is not None and info.bound_ip != client_ip:
@@ -194,19 +207,8 @@ class DatabaseSessionStore:
         if self._touches.due(now):
             with contextlib.suppress(StoreUnavailable):  # counts stay pending; next second
                 await self.flush()
-        return AuthResult(
-            AuthOutcome.ok, replace(stored, uses=stored.uses + touch.uses, last_used_at=now), epoch
-        )
-
-    def _with_pending(self, info: SessionInfo) -> SessionInfo:
-        touch = self._touches.pending(info.id)
-        if touch is None:
-            return info
-        return replace(
-            info,
-            uses=info.uses + touch.uses,
-            last_used_at=max(info.last_used_at, touch.last_used_at),
-        )
+        values[_USES], values[_LAST_USED] = stored_uses + touch.uses, now
+        return AuthResult(AuthOutcome.ok, SessionInfo(*values), epoch)
 
     async def _consume_counted(
         self, access_hash: str, client_ip: str | None, now: float, epoch: str

@@ -16,7 +16,7 @@ import math
 import secrets
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, cast
 
 import hiredis
 from redis import exceptions as redis_errors
@@ -116,36 +116,49 @@ def _opt_float(value: str | None) -> float | None:
     return None if value is None else float(value)
 
 
+_REQUIRED = tuple(
+    lua.INFO_FIELDS.index(name)
+    for name in (
+        "id", "user_id", "username", "role", "auth_method", "created_at", "last_used_at",
+        "access_expires_at", "max_expires_at", "uses",
+    )
+)  # fmt: skip
+
+
 def _parse_info(values: Sequence[str | None]) -> SessionInfo:
-    """A script's reply (fields in lua.INFO_FIELDS order) as a SessionInfo."""
-    v = dict(zip(lua.INFO_FIELDS, values, strict=True))
+    """A script's reply (fields in lua.INFO_FIELDS order) as a SessionInfo.
 
-    def text(name: str) -> str:
-        value = v[name]
-        if value is None:
-            raise ValueError(f"session hash lacks {name}")
-        return value
-
+    Unpacked by position: this runs on every request of the Redis store."""
+    if len(values) != len(lua.INFO_FIELDS):
+        raise ValueError(f"session reply has {len(values)} fields")
+    for index in _REQUIRED:
+        if values[index] is None:
+            raise ValueError(f"session hash lacks {lua.INFO_FIELDS[index]}")
+    (
+        session_id, user_id, username, role, auth_method, created_at, last_used_at,
+        access_expires_at, refresh_expires_at, max_expires_at, idle_timeout, bound_ip, uses,
+        max_uses, one_time, scope, client_id, ip, user_agent,
+    ) = cast(Sequence[str], values)  # fmt: skip
     return SessionInfo(
-        id=text("id"),
-        user_id=text("user_id"),
-        username=text("username"),
-        role=text("role"),
-        auth_method=text("auth_method"),
-        created_at=float(text("created_at")),
-        last_used_at=float(text("last_used_at")),
-        access_expires_at=float(text("access_expires_at")),
-        refresh_expires_at=_opt_float(v["refresh_expires_at"]),
-        max_expires_at=float(text("max_expires_at")),
-        idle_timeout=_opt_float(v["idle_timeout"]),
-        bound_ip=v["bound_ip"],
-        uses=int(text("uses")),
-        max_uses=None if v["max_uses"] is None else int(v["max_uses"]),
-        one_time=v["one_time"] == "1",
-        scope=v["scope"] or "",
-        client_id=v["client_id"],
-        ip=v["ip"],
-        user_agent=v["user_agent"],
+        session_id,
+        user_id,
+        username,
+        role,
+        auth_method,
+        float(created_at),
+        float(last_used_at),
+        float(access_expires_at),
+        _opt_float(refresh_expires_at),
+        float(max_expires_at),
+        _opt_float(idle_timeout),
+        bound_ip,
+        int(uses),
+        None if max_uses is None else int(max_uses),
+        one_time == "1",
+        scope or "",
+        client_id,
+        ip,
+        user_agent,
     )
 
 
