@@ -24,6 +24,7 @@ from tests.support import (
     FAST_ARGON2,
     REDIS_URL,
     Api,
+    password_in,
     pg_database,
     pg_reachable,
     redis_reachable,
@@ -152,7 +153,6 @@ def open_api() -> Callable[[Config], Any]:
 @pytest.fixture
 def admin_password(config: Config) -> Callable[[], str]:
     def read() -> str:
-        text = config.admin_password_file.read_text()
-        return text.split("password: ", 1)[1].strip()
+        return password_in(config.admin_password_file)
 
     return read

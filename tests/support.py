@@ -82,9 +82,14 @@ def pg_database(prefix: str) -> Iterator[str]:
         run(drop_pg_database(name))
 
 
+def password_in(path: Path) -> str:
+    """The password of an admin-password file the first start wrote."""
+    return path.read_text().split("password: ", 1)[1].strip()
+
+
 def admin_password(data_dir: Path) -> str:
     """The password the first start wrote to `<data_dir>/admin-password`."""
-    return (data_dir / "admin-password").read_text().split("password: ", 1)[1].strip()
+    return password_in(data_dir / "admin-password")
 
 
 async def truncate_postgres(url: str) -> None:
