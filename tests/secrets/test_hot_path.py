@@ -1,28 +1,34 @@
 """The hot paths: a read is one statement (a write only with max_reads); a PostgreSQL write is
-a read and one statement, loses nothing under contention and falls back to the row lock."""
+one statement when the node knows the secret's path and version (else a read and one
+statement), shares that statement with concurrent writes, loses nothing under contention and
+falls back to the row lock."""
 
 from __future__ import annotations
 
 import asyncio
 import dataclasses
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
 import pytest
+import redis.asyncio as aioredis
 from sqlalchemy import event, text
 
+from strongroom.config import Config
 from strongroom.secrets import repository as repo
 from strongroom.secrets import service
+from strongroom.secrets.cache import path_memo, watch_name
 from strongroom.secrets.hot_writes import hot_writes
-from tests.secrets.conftest import create, read
-from tests.support import Api
+from strongroom.sessions.store import is_stable, tag_of
+from tests.secrets.conftest import assert_error, create, headers_for, read
+from tests.support import REDIS_URL, Api, make_user_session
 
 
 @contextmanager
 def _statements(api: Api) -> Iterator[list[str]]:
     """SQL statements touching the secrets tables while the block runs: through SQLAlchemy,
-    and through the raw-driver path of hot reads (`Database.fetch_first`)."""
+    and through the raw-driver path of hot statements (`Database.fetch_first`/`fetch_all`)."""
     seen: list[str] = []
 
     def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
@@ -30,19 +36,24 @@ def _statements(api: Api) -> Iterator[list[str]]:
             seen.append(" ".join(statement.split()))
 
     db = api.services.db
-    fetch_first = db.fetch_first
+    fetch_first, fetch_all = db.fetch_first, db.fetch_all
 
     async def recording_fetch_first(sql: str, args: list[Any]) -> Any:
         record(None, None, sql)
         return await fetch_first(sql, args)
 
+    async def recording_fetch_all(sql: str, args: list[Any]) -> Any:
+        record(None, None, sql)
+        return await fetch_all(sql, args)
+
     engine = db.engine.sync_engine
     event.listen(engine, "before_cursor_execute", record)
     db.fetch_first = recording_fetch_first  # type: ignore[method-assign]
+    db.fetch_all = recording_fetch_all  # type: ignore[method-assign]
     try:
         yield seen
     finally:
-        del db.fetch_first
+        del db.fetch_first, db.fetch_all
         event.remove(engine, "before_cursor_execute", record)
 
 
@@ -188,3 +199,110 @@ async def test_the_wipe_walks_only_the_versions_that_hold_a_ciphertext(api: Api)
                 )
             ).scalar_one()
             assert "(secret_id, version) WHERE (ciphertext IS NOT NULL)" in definition
+
+
+# --- PostgreSQL + Redis: the write without a read, and writes that share a statement ----------
+
+
+@pytest.fixture
+async def shared_node(
+    make_config: Callable[..., Config], pg_url: str, open_api: Any
+) -> AsyncIterator[Api]:
+    """A node on PostgreSQL with the Redis session store (which carries the version hint)."""
+    async with open_api(make_config("postgres", redis_store=True)) as api:
+        yield api
+
+
+async def _put(api: Api, headers: dict[str, str], secret_id: str, **body: Any) -> Any:
+    return await api.client.put(f"/api/v1/secrets/{secret_id}", json=body, headers=headers)
+
+
+async def _watched_key(api: Api, secret_id: str) -> str:
+    return f"{api.services.config.redis_prefix}w:{watch_name(secret_id)}"
+
+
+async def test_a_write_of_a_secret_the_node_knows_is_one_statement(shared_node: Api) -> None:
+    """The node remembers the path (paths never change) and the watched value carries the
+    version: no read before the write. `cas` is its own hint; a wrong one still gets 409."""
+    api = shared_node
+    admin = await headers_for(api, "root", "admin")
+    secret_id = (await create(api, admin, "hot/known", "v1"))["id"]
+    with _statements(api) as seen:
+        response = await _put(api, admin, secret_id, value="v2")
+    assert response.status_code == 200 and response.json()["version"] == 2, response.text
+    assert [s.split()[0] for s in seen] == ["WITH"], seen
+    with _statements(api) as seen:
+        response = await _put(api, admin, secret_id, value="v3", cas=2)
+    assert response.status_code == 200 and response.json()["version"] == 3, response.text
+    assert [s.split()[0] for s in seen] == ["WITH"], seen
+    assert_error(await _put(api, admin, secret_id, value="v4", cas=2), 409, "cas_mismatch")
+    current = (await read(api, admin, secret_id)).json()
+    assert (current["version"], current["value"]) == (3, "v3")
+    assert (await read(api, admin, secret_id, version=2)).json()["value"] == "v2"
+
+
+async def test_a_wrong_version_hint_costs_a_read_and_writes_the_right_version(
+    shared_node: Api,
+) -> None:
+    api = shared_node
+    admin = await headers_for(api, "root", "admin")
+    secret_id = (await create(api, admin, "hot/hinted", "v1"))["id"]
+    assert (await _put(api, admin, secret_id, value="v2")).status_code == 200
+    raw = aioredis.Redis.from_url(REDIS_URL, decode_responses=True)
+    try:
+        # As if another node's end of change had been lost after this one's: a stale tag.
+        await raw.set(await _watched_key(api, secret_id), "elsewhere:1#1")
+        with _statements(api) as seen:
+            response = await _put(api, admin, secret_id, value="v3")
+        assert response.status_code == 200 and response.json()["version"] == 3, response.text
+        assert [s.split()[0] for s in seen] == ["WITH", "SELECT", "WITH"], seen
+        assert (await read(api, admin, secret_id)).json()["value"] == "v3"  # bound to v3
+        assert tag_of(await raw.get(await _watched_key(api, secret_id))) == "3"
+    finally:
+        await raw.aclose()
+
+
+async def test_a_remembered_path_is_still_checked_against_the_caller_policy(
+    shared_node: Api,
+) -> None:
+    api = shared_node
+    admin = await headers_for(api, "root", "admin")
+    secret_id = (await create(api, admin, "team/db", "v1"))["id"]
+    assert (await _put(api, admin, secret_id, value="v2")).status_code == 200
+    assert path_memo(api.services).get(secret_id) == "team/db"
+    bob, _ = await make_user_session(api.services, "bob", "user")
+    with _statements(api) as seen:
+        refused = await _put(api, api.auth(bob), secret_id, value="bob was here")
+    assert_error(refused, 403)
+    assert seen == []  # refused before the database was asked anything
+    current = (await read(api, admin, secret_id)).json()
+    assert (current["version"], current["value"]) == (2, "v2")
+    raw = aioredis.Redis.from_url(REDIS_URL, decode_responses=True)
+    try:  # the change the session check began was closed again
+        assert is_stable(await raw.get(await _watched_key(api, secret_id)))
+    finally:
+        await raw.aclose()
+
+
+async def test_concurrent_writes_share_statements_and_each_stands_alone(
+    shared_node: Api,
+) -> None:
+    """Bumps waiting at the same time leave as one statement (db/batch.py); a secret that is
+    not live fails alone, and every other write gets its own version and value."""
+    api = shared_node
+    admin = await headers_for(api, "root", "admin")
+    ids = [(await create(api, admin, f"hot/many/{n}", "v1"))["id"] for n in range(20)]
+    gone = ids[7]
+    assert (await api.client.delete(f"/api/v1/secrets/{gone}", headers=admin)).status_code == 200
+    batches_before = hot_writes(api.services.db).batcher.batches
+    responses = await asyncio.gather(
+        *(_put(api, admin, secret_id, value=f"new {n}") for n, secret_id in enumerate(ids))
+    )
+    statements = hot_writes(api.services.db).batcher.batches - batches_before
+    assert_error(responses[7], 404)
+    for n, (secret_id, response) in enumerate(zip(ids, responses, strict=True)):
+        if secret_id == gone:
+            continue
+        assert response.status_code == 200 and response.json()["version"] == 2, response.text
+        assert (await read(api, admin, secret_id)).json()["value"] == f"new {n}"
+    assert statements < len(ids) - 1, statements  # they did not go one by one

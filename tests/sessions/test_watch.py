@@ -5,9 +5,11 @@ store answers None and never lets a node cache)."""
 
 from __future__ import annotations
 
+import pytest
 import redis.asyncio as aioredis
 
-from strongroom.sessions.store import AuthOutcome, SessionStore, is_stable
+from strongroom.crypto import token_hash
+from strongroom.sessions.store import AuthOutcome, SessionStore, is_stable, pending_token, tag_of
 from tests.sessions.conftest import Backend, issue
 from tests.support import REDIS_URL
 
@@ -77,3 +79,44 @@ async def test_a_value_invented_while_redis_lost_the_mark_does_not_outlive_the_c
     after = await _watched(backend.store, issued.access_hash, t0 + 2)
     assert is_stable(after)
     assert after != invented  # ...but the change's end replaces it
+
+
+async def test_a_write_begins_its_change_in_the_session_check(backend: Backend, t0: float) -> None:
+    """authenticate(mark=): the value before, then pending under the mark until end_change,
+    whose new value carries the tag; a failed check marks nothing."""
+    issued = issue(t0)
+    await backend.store.create(issued.session)
+    mark = pending_token()
+    if backend.kind != "redis":
+        result = await backend.store.authenticate(
+            issued.access_hash, IP, t0 + 1, "", watch=NAME, mark=mark
+        )
+        assert result.outcome is AuthOutcome.ok and result.watched is None
+        await backend.store.end_change(NAME, mark, "7")  # nothing to do, and no error
+        return
+    before = await _watched(backend.other, issued.access_hash, t0 + 1)
+    marked = await backend.store.authenticate(
+        issued.access_hash, IP, t0 + 2, "", watch=NAME, mark=mark
+    )
+    assert marked.outcome is AuthOutcome.ok
+    assert marked.watched == before  # the value as it was, for the writer's hint
+    assert await _watched(backend.other, issued.access_hash, t0 + 3) == mark  # pending now
+    await backend.store.end_change(NAME, mark, "7")
+    after = await _watched(backend.other, issued.access_hash, t0 + 4)
+    assert is_stable(after) and after != before
+    assert tag_of(after) == "7" and tag_of(before) is None and tag_of(mark) is None
+
+    refused = await backend.store.authenticate(
+        token_hash("sra_unknown"), IP, t0 + 5, "", watch=NAME, mark=pending_token()
+    )
+    assert refused.outcome is AuthOutcome.invalid
+    assert await _watched(backend.other, issued.access_hash, t0 + 6) == after  # not marked
+
+
+async def test_a_tag_cannot_break_the_value_apart(backend: Backend) -> None:
+    if backend.kind != "redis":
+        return
+    token = await backend.store.begin_change(NAME)
+    with pytest.raises(ValueError, match="tag"):
+        await backend.store.end_change(NAME, token, "1#2")
+    await backend.store.end_change(NAME, token, "12")

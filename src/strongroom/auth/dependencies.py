@@ -78,10 +78,17 @@ def _missing_token_detail(scope: Scope) -> str:
 
 
 async def authenticate(
-    services: Services, scope: Scope, ctx: RequestContext, *, watch: str | None = None
+    services: Services,
+    scope: Scope,
+    ctx: RequestContext,
+    *,
+    watch: str | None = None,
+    mark: str | None = None,
 ) -> Principal:
     """The principal of a request's bearer token; consumes one use of its session. With
-    `watch`, the name's current value lands in `ctx.watched` (see secrets/cache.py)."""
+    `watch`, the name's current value lands in `ctx.watched` (see secrets/cache.py); with
+    `mark` too, a change of that name begins (SessionStore.authenticate), and the caller owes
+    its end once authentication succeeded."""
     token = bearer_from_scope(scope)
     if token is None:
         raise _fail(ctx, services, None, _missing_token_detail(scope))
@@ -90,13 +97,13 @@ async def authenticate(
     hashed = token_hash(token)
     try:
         result = await services.store.authenticate(
-            hashed, ctx.client_ip, now(), services.runtime.epoch, watch
+            hashed, ctx.client_ip, now(), services.runtime.epoch, watch, mark
         )
         if result.outcome is AuthOutcome.stale:
             await services.runtime.reload(result.epoch)
             _recheck_transport(ctx, scope, services)
             result = await services.store.authenticate(
-                hashed, ctx.client_ip, now(), services.runtime.epoch, watch
+                hashed, ctx.client_ip, now(), services.runtime.epoch, watch, mark
             )
         ctx.watched = result.watched
     except StoreUnavailable:

@@ -102,7 +102,7 @@ class Database:
             if self._writer is None:
                 self._writer = SqliteWriter(self.engine.url.database or "")
             try:
-                result: T = await asyncio.wrap_future(self._writer.submit(plan))
+                result: T = await self._writer.submit(plan)
                 return result
             except sqlite3.OperationalError as exc:
                 raise DatabaseUnavailable(type(exc).__name__) from None
@@ -130,6 +130,25 @@ class Database:
             async with self._pg_pool.acquire() as conn:
                 record: Sequence[Any] | None = await conn.fetchrow(sql, *args)
                 return record
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            raise DatabaseUnavailable(type(exc).__name__) from None
+
+    async def fetch_all(self, sql: str, args: list[Any]) -> list[Sequence[Any]]:
+        """Every row of a compiled statement, on the raw driver; `DatabaseUnavailable` if it
+        cannot run. (PostgreSQL: the batched writes; a read of SQLite runs like fetch_first.)"""
+        if self.is_sqlite:
+            try:
+                if self._sqlite_reader is None:
+                    self._sqlite_reader = open_sqlite_reader(self.engine.url.database or "")
+                return list(self._sqlite_reader.execute(sql, args).fetchall())
+            except sqlite3.Error as exc:
+                raise DatabaseUnavailable(type(exc).__name__) from None
+        try:
+            if self._pg_pool is None:
+                await self._open_pg_pool()
+            async with self._pg_pool.acquire() as conn:
+                records: list[Sequence[Any]] = await conn.fetch(sql, *args)
+                return records
         except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
             raise DatabaseUnavailable(type(exc).__name__) from None
 

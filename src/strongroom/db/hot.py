@@ -44,8 +44,14 @@ class HotQuery:
 
     async def first(self, **params: Any) -> Sequence[Any] | None:
         """The first row as a tuple-like sequence (columns in select order), or None."""
-        args = [params[name] if name in params else self._defaults[name] for name in self._order]
-        return await self._database.fetch_first(self._sql, args)
+        return await self._database.fetch_first(self._sql, self._arguments(params))
+
+    async def all(self, **params: Any) -> list[Sequence[Any]]:
+        """Every row, each a tuple-like sequence (columns in select order)."""
+        return await self._database.fetch_all(self._sql, self._arguments(params))
+
+    def _arguments(self, params: dict[str, Any]) -> list[Any]:
+        return [params[name] if name in params else self._defaults[name] for name in self._order]
 
 
 def open_sqlite_reader(path: str) -> sqlite3.Connection:

@@ -10,16 +10,22 @@ fails every plan of its group.
 
 Several processes (workers, nodes on one host) serialise on a file lock beside the database
 before BEGIN IMMEDIATE, so they queue on the lock instead of SQLite's sleep-and-retry.
+
+Callers await plain asyncio futures, settled on their own loop by one `call_soon_threadsafe`
+per group and loop: `concurrent.futures` wrapped by `asyncio.wrap_future` cost a lock, a
+condition and two callbacks per write.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import fcntl
 import os
 import queue
 import sqlite3
 import threading
-from concurrent.futures import Future
+from collections import defaultdict
 from typing import Any
 
 from strongroom.db.hot import Plan, open_sqlite_writer, sqlite_step
@@ -28,7 +34,8 @@ from strongroom.db.hot import Plan, open_sqlite_writer, sqlite_step
 # undoes); under load groups are as large as the requests that arrived during the last fsync.
 MAX_GROUP = 64
 
-_Job = tuple[Plan[Any], "Future[Any]"]
+_Job = tuple[Plan[Any], "asyncio.Future[Any]"]
+_Outcome = tuple["asyncio.Future[Any]", Any, BaseException | None]
 
 
 class SqliteWriter:
@@ -42,7 +49,8 @@ class SqliteWriter:
     def __repr__(self) -> str:
         return f"SqliteWriter({self._path!r})"
 
-    def submit(self, plan: Plan[Any]) -> Future[Any]:
+    def submit(self, plan: Plan[Any]) -> asyncio.Future[Any]:
+        """Queue `plan`; the future (of the running loop) settles once its group committed."""
         if self._thread is None:
             with self._start_lock:
                 if self._thread is None:
@@ -50,7 +58,7 @@ class SqliteWriter:
                         target=self._run, name="sqlite-writer", daemon=True
                     )
                     self._thread.start()
-        future: Future[Any] = Future()
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         self._jobs.put((plan, future))
         return future
 
@@ -80,10 +88,12 @@ class SqliteWriter:
                     else:
                         fcntl.flock(lock, fcntl.LOCK_EX)
                         try:
-                            if _commit_group(connection, group):
-                                self.groups_committed += 1
+                            outcomes = _commit_group(connection, group)
                         finally:
                             fcntl.flock(lock, fcntl.LOCK_UN)
+                        if outcomes is not None:
+                            self.groups_committed += 1  # counted before anyone hears of it
+                            _settle(outcomes)
                 if stop:
                     return
         finally:
@@ -109,13 +119,17 @@ class SqliteWriter:
         return group, False
 
 
-def _commit_group(connection: sqlite3.Connection, group: list[_Job]) -> bool:
-    outcomes: list[tuple[Future[Any], Any, BaseException | None]] = []
+def _commit_group(connection: sqlite3.Connection, group: list[_Job]) -> list[_Outcome] | None:
+    """The group in one transaction: each plan's outcome, or None when nothing committed
+    (its callers were failed already)."""
+    outcomes: list[_Outcome] = []
     try:
         connection.execute("BEGIN IMMEDIATE")
         try:
             for plan, future in group:
-                if not future.set_running_or_notify_cancel():
+                # Read across threads: at worst a plan whose caller was cancelled just now
+                # runs, which a caller cancelled mid-COMMIT must expect anyway.
+                if future.cancelled():
                     plan.close()
                     continue
                 connection.execute("SAVEPOINT plan")
@@ -135,13 +149,28 @@ def _commit_group(connection: sqlite3.Connection, group: list[_Job]) -> bool:
             raise
     except Exception as exc:  # BEGIN, a savepoint or COMMIT failed: nothing is on disk
         _fail(group, exc)
-        return False
+        return None
+    return outcomes
+
+
+def _settle(outcomes: list[_Outcome]) -> None:
+    """Hand each loop its futures' outcomes, in one wake-up per loop."""
+    by_loop: defaultdict[asyncio.AbstractEventLoop, list[_Outcome]] = defaultdict(list)
+    for outcome in outcomes:
+        by_loop[outcome[0].get_loop()].append(outcome)
+    for loop, mine in by_loop.items():
+        with contextlib.suppress(RuntimeError):  # a closed loop: nobody is waiting any more
+            loop.call_soon_threadsafe(_resolve, mine)
+
+
+def _resolve(outcomes: list[_Outcome]) -> None:
     for future, result, error in outcomes:
+        if future.done():  # the caller was cancelled meanwhile
+            continue
         if error is None:
             future.set_result(result)
         else:
             future.set_exception(error)
-    return True
 
 
 def _drive(connection: sqlite3.Connection, plan: Plan[Any]) -> Any:
@@ -154,7 +183,6 @@ def _drive(connection: sqlite3.Connection, plan: Plan[Any]) -> Any:
 
 
 def _fail(group: list[_Job], error: Exception) -> None:
-    for plan, future in group:
+    for plan, _ in group:
         plan.close()
-        if not future.done():
-            future.set_exception(error)
+    _settle([(future, None, error) for _, future in group])

@@ -29,13 +29,15 @@ from strongroom.sessions.store import is_stable
 
 CAPACITY = 10_000
 MAX_AGE = 60.0
+# About 200 bytes an entry: 100,000 ids cost some 20 MB per worker at most.
+PATH_MEMO_CAPACITY = 100_000
 
 
 def watch_name(secret_id: str) -> str:
     return f"secret:{secret_id}"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # built per request: a frozen __init__ costs 8x; never mutated
 class _Entry:
     watched: str
     row: VersionedRow
@@ -79,3 +81,38 @@ def secret_cache(services: Services) -> SecretCache:
     if not isinstance(cache, SecretCache):
         cache = services.extras["secret_cache"] = SecretCache(services.config.secret_cache_size)
     return cache
+
+
+class PathMemo:
+    """Secret id -> path, for the writes that skip reading the row first.
+
+    A secret's `path` never changes (delete and undelete only release and retake its claim,
+    `path_key`), so an entry is never stale: the policy check of a write may use it before
+    the database is asked anything. Whether the secret is still live, and at which version, is
+    left to the write's own conditional statement. Oldest entries go first beyond `capacity`.
+    """
+
+    def __init__(self, capacity: int = PATH_MEMO_CAPACITY) -> None:
+        self._paths: dict[str, str] = {}
+        self._capacity = capacity
+
+    def __len__(self) -> int:
+        return len(self._paths)
+
+    def get(self, secret_id: str) -> str | None:
+        return self._paths.get(secret_id)
+
+    def remember(self, secret_id: str, path: str) -> None:
+        paths = self._paths
+        if secret_id in paths:
+            return
+        if len(paths) >= self._capacity:
+            del paths[next(iter(paths))]
+        paths[secret_id] = path
+
+
+def path_memo(services: Services) -> PathMemo:
+    memo = services.extras.get("path_memo")
+    if not isinstance(memo, PathMemo):
+        memo = services.extras["path_memo"] = PathMemo()
+    return memo

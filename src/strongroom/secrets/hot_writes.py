@@ -7,23 +7,27 @@ version, then stored; metadata and the wiping of versions beyond `max_versions` 
 same transaction. On PostgreSQL that is five round trips (BEGIN, three statements, COMMIT).
 
 `bump_from` is the same write as one statement, for PostgreSQL and a write that leaves the
-metadata alone: the caller has read the row, checked it and encrypted the value for the
-version after the one it read; data-modifying CTEs then bump the row only if it is still at
-that version, insert the version and wipe what falls beyond `max_versions`, atomically, in
-one round trip. If another writer got there first nothing changes and the caller reads again
-(optimistic concurrency, with the locking transaction as the fallback).
+metadata alone: the caller knows the row's path (checked against its policy) and the version
+it expects, and encrypted the value for the version after it; data-modifying CTEs then bump
+the row only if it is still live at that version, insert the version and wipe what falls
+beyond `max_versions`, atomically, in one round trip. If another writer got there first
+nothing changes and the caller reads again (optimistic concurrency, with the locking
+transaction as the fallback). The bumps of concurrent writers share that statement: it takes
+arrays, one element per bump (group commit, db/batch.py).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 from weakref import WeakKeyDictionary
 
-from sqlalchemy import bindparam, delete, exists, insert, literal_column, select, update
+from sqlalchemy import bindparam, case, delete, func, insert, select, update
+from sqlalchemy.dialects.postgresql import ARRAY
 
 from strongroom.db import Database
+from strongroom.db.batch import Batcher
 from strongroom.db.hot import HotQuery, HotStatement, Plan, Step
 from strongroom.secrets.models import secret_metadata, secret_versions, secrets
 from strongroom.secrets.repository import SECRET_COLUMNS, SecretRow, live, secret_row
@@ -31,7 +35,7 @@ from strongroom.secrets.repository import SECRET_COLUMNS, SecretRow, live, secre
 s, v, m = secrets.c, secret_versions.c, secret_metadata.c
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # built per request: a frozen __init__ costs 8x; never mutated
 class NextVersion:
     secret_id: str
     cas: int | None  # the write happens only if this is still the current version
@@ -45,11 +49,24 @@ class NextVersion:
     max_versions: int
 
 
+@dataclass(slots=True)
+class _Bump:
+    write: NextVersion
+    expected: int
+    ciphertext: bytes
+
+    def __repr__(self) -> str:
+        return f"_Bump({self.write.secret_id!r}, expected={self.expected})"
+
+
 class HotWrites:
     def __init__(self, db: Database) -> None:
         self._db = db
         self._bumps: dict[tuple[bool, bool, bool], HotStatement] = {}
-        self._bumps_from: dict[bool, HotQuery] = {}
+        self._bumps_from: HotQuery | None = None
+        self.batcher: Batcher[_Bump, SecretRow] = Batcher(
+            self._bump_many, lambda bump: bump.write.secret_id
+        )
         self._insert_version = db.hot_statement(
             insert(secret_versions).values(
                 secret_id=bindparam("sid"),
@@ -78,64 +95,92 @@ class HotWrites:
             .values(ciphertext=None, destroyed_at=bindparam("at"))
         )
 
-    def _bump_from_statement(self, expiry: bool) -> HotQuery:
-        statement = self._bumps_from.get(expiry)
-        if statement is None:
+    def _bumps_statement(self) -> HotQuery:
+        """Version bumps of many secrets in one statement: one row per bump in the arrays
+        (the CTE `batch`), each applied only if its secret is live and still at the version
+        its writer expected; the rows bumped are returned."""
+        if self._bumps_from is None:
+
+            def column(name: str, like: Any) -> Any:
+                return func.unnest(bindparam(name, type_=ARRAY(like.type))).label(name)
+
+            batch = select(
+                column("sid", s.id),
+                column("expected", s.current_version),
+                column("at", s.updated_at),
+                column("by", s.updated_by),
+                column("set_expiry", s.destroyed),
+                column("expires_at", s.expires_at),
+                column("ciphertext", v.ciphertext),
+                column("value_type", v.value_type),
+                column("up_to", v.version),
+            ).cte("batch")
+            b = batch.c
             bumped = (
                 update(secrets)
-                .where(
-                    s.id == bindparam("sid"),
-                    s.current_version == bindparam("expected"),
-                    live(bindparam("at")),
+                .where(s.id == b.sid, s.current_version == b.expected, live(b.at))
+                .values(
+                    current_version=s.current_version + 1,
+                    updated_at=b.at,
+                    updated_by=b.by,
+                    expires_at=case((b.set_expiry, b.expires_at), else_=s.expires_at),
                 )
-                .values(**_bumped_values(metadata=False, expiry=expiry))
-                .returning(*SECRET_COLUMNS)
+                .returning(
+                    *SECRET_COLUMNS,
+                    b.ciphertext.label("new_ciphertext"),
+                    b.value_type.label("new_value_type"),
+                    b.at.label("new_at"),
+                    b.by.label("new_by"),
+                    b.up_to.label("wipe_up_to"),
+                )
                 .cte("bumped")
             )
+            n = bumped.c
             added = insert(secret_versions).from_select(
                 ["secret_id", "version", "ciphertext", "value_type", "created_at", "created_by"],
                 select(
-                    bumped.c.id,
-                    bumped.c.current_version,
-                    bindparam("ciphertext", type_=v.ciphertext.type),
-                    bindparam("value_type", type_=v.value_type.type),
-                    bindparam("at", type_=v.created_at.type),
-                    bindparam("by", type_=v.created_by.type),
+                    n.id, n.current_version, n.new_ciphertext, n.new_value_type, n.new_at, n.new_by
                 ),
             )
             wiped = (
                 update(secret_versions)
                 .where(
-                    v.secret_id == bindparam("sid"),
+                    v.secret_id == n.id,
                     v.ciphertext.is_not(None),
-                    v.version <= bindparam("up_to"),
-                    exists(select(literal_column("1")).select_from(bumped)),
+                    v.version <= n.wipe_up_to,
                 )
-                .values(ciphertext=None, destroyed_at=bindparam("at"))
+                .values(ciphertext=None, destroyed_at=n.new_at)
             )
-            query = select(bumped).add_cte(added.cte("added"), wiped.cte("wiped"))
-            statement = self._bumps_from[expiry] = self._db.hot(query)
-        return statement
+            query = select(*(n[c.name] for c in SECRET_COLUMNS)).add_cte(
+                added.cte("added"), wiped.cte("wiped")
+            )
+            self._bumps_from = self._db.hot(query)
+        return self._bumps_from
+
+    async def _bump_many(self, bumps: Sequence[_Bump]) -> dict[Hashable, SecretRow]:
+        rows = await self._bumps_statement().all(
+            sid=[b.write.secret_id for b in bumps],
+            expected=[b.expected for b in bumps],
+            at=[b.write.at for b in bumps],
+            by=[b.write.by for b in bumps],
+            set_expiry=[b.write.set_expiry for b in bumps],
+            expires_at=[b.write.expires_at for b in bumps],
+            ciphertext=[b.ciphertext for b in bumps],
+            value_type=[b.write.value_type for b in bumps],
+            up_to=[b.expected + 1 - b.write.max_versions for b in bumps],
+        )
+        return {row[0]: secret_row(row) for row in rows}
 
     async def bump_from(
         self, write: NextVersion, expected: int, ciphertext: bytes
     ) -> SecretRow | None:
         """PostgreSQL, metadata unchanged: version `expected + 1` (`ciphertext` encrypted for
-        it) in one statement; the row as it now is, or None if the secret is no longer live
-        at `expected` (nothing changed then)."""
+        it) in one statement, shared with the other bumps waiting at the same time (db/batch.py);
+        the row as it now is, or None if the secret is no longer live at `expected` (nothing
+        changed then)."""
         if write.metadata is not None or self._db.is_sqlite:
             raise ValueError("bump_from is for PostgreSQL writes that keep the metadata")
-        row = await self._bump_from_statement(write.set_expiry).first(
-            sid=write.secret_id,
-            expected=expected,
-            at=write.at,
-            by=write.by,
-            expires_at=write.expires_at,
-            ciphertext=ciphertext,
-            value_type=write.value_type,
-            up_to=expected + 1 - write.max_versions,
-        )
-        return secret_row(row) if row is not None else None
+        return await self.batcher.submit(_Bump(write, expected, ciphertext))
 
     def _bump(self, metadata: bool, expiry: bool, cas: bool) -> HotStatement:
         statement = self._bumps.get((metadata, expiry, cas))

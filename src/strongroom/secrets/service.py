@@ -25,7 +25,7 @@ from strongroom.policy.rules import Capability
 from strongroom.secrets import mutations
 from strongroom.secrets import repository as repo
 from strongroom.secrets.access import require
-from strongroom.secrets.cache import watch_name
+from strongroom.secrets.cache import path_memo, watch_name
 from strongroom.secrets.hot_writes import NextVersion, hot_writes
 from strongroom.secrets.paths import normalize_path
 from strongroom.secrets.schemas import DestroyRequest, SecretCreate, SecretUpdate
@@ -37,14 +37,14 @@ from strongroom.secrets.validation import (
     value_type,
 )
 from strongroom.services import Services
-from strongroom.sessions.store import StoreUnavailable
+from strongroom.sessions.store import StoreUnavailable, tag_of
 
 log = logging.getLogger(__name__)
 SWEEP_BATCH = 500
 SWEEP_MAX_BATCHES = 20
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # built per request: a frozen __init__ costs 8x; never mutated
 class Written:
     """The outcome of a write: the secret as it now is."""
 
@@ -54,18 +54,31 @@ class Written:
     destroyed_versions: tuple[int, ...] = ()
 
 
+@dataclass(slots=True)
+class Change:
+    """A change of one secret, in flight for the nodes' caches (secrets/cache.py)."""
+
+    token: str
+    # Once committed: the version, carried by the new watched value as a hint for writers.
+    version: int | None = None
+
+
 @asynccontextmanager
-async def changing(services: Services, secret_id: str) -> AsyncIterator[None]:
+async def changing(
+    services: Services, secret_id: str, *, begun: str | None = None
+) -> AsyncIterator[Change]:
     """Bracket a write for the nodes' secret caches (secrets/cache.py): pending before the
-    transaction, a new watched value after it. If the closing call fails, the mark stays
-    pending until it expires: nodes then read the database, never a stale copy."""
+    transaction, a new watched value after it. `begun` is the token of a change that the
+    session check already began (`authenticate(mark=)`). If the closing call fails, the mark
+    stays pending until it expires: nodes then read the database, never a stale copy."""
     name = watch_name(secret_id)
-    token = await services.store.begin_change(name)
+    change = Change(begun if begun is not None else await services.store.begin_change(name))
     try:
-        yield
+        yield change
     finally:
+        tag = "" if change.version is None else str(change.version)
         try:
-            await services.store.end_change(name, token)
+            await services.store.end_change(name, change.token, tag)
         except StoreUnavailable:
             log.warning("could not close the cache mark of secret %s; it expires", secret_id)
 
@@ -96,7 +109,7 @@ async def create_secret(
     ctx.secret_id = new.id
     ciphertext = services.barrier.encrypt(plaintext, binding(new.id, 1))
     try:
-        async with changing(services, new.id), services.db.begin() as conn:
+        async with changing(services, new.id) as change, services.db.begin() as conn:
             await mutations.release_stale_holder(conn, path, at)
             await mutations.insert_secret(conn, new)
             await mutations.insert_version(
@@ -104,9 +117,11 @@ async def create_secret(
             )
             await mutations.replace_metadata(conn, new.id, metadata, fresh=True)
             secret = await repo.get_secret(conn, new.id)
+            change.version = 1
     except IntegrityError:
         raise Conflict(f"a secret already exists at {path!r}", code="path_taken") from None
     assert secret is not None
+    path_memo(services).remember(new.id, path)
     return Written(secret, 1, metadata)
 
 
@@ -144,9 +159,26 @@ async def update_secret(
     secret_id: str,
     body: SecretUpdate,
     ctx: RequestContext,
+    *,
+    begun: str | None = None,
 ) -> Written:
-    """Write a new version (409 when `cas` is not the current version)."""
+    """Write a new version (409 when `cas` is not the current version). `begun`: the token of
+    the change the session check began for this secret (the fast lane); its value before
+    is in `ctx.watched`."""
     ctx.secret_id = secret_id
+    async with changing(services, secret_id, begun=begun) as change:
+        written = await _write_next_version(services, principal, secret_id, body, ctx)
+        change.version = written.version
+    return written
+
+
+async def _write_next_version(
+    services: Services,
+    principal: Principal,
+    secret_id: str,
+    body: SecretUpdate,
+    ctx: RequestContext,
+) -> Written:
     limits = services.settings.secrets
     plaintext = encode_value(body.value, limits)
     metadata = check_metadata(body.metadata, limits) if body.metadata is not None else None
@@ -173,19 +205,45 @@ async def update_secret(
     def encrypt(version: int) -> bytes:
         return barrier.encrypt(plaintext, binding(secret_id, version))
 
-    writes = hot_writes(services.db)
-    async with changing(services, secret_id):
-        updated = None
-        if metadata is None and not services.db.is_sqlite:
-            updated = await _bump_optimistically(services, principal, write, encrypt, body.cas, ctx)
+    updated = None
+    if metadata is None and not services.db.is_sqlite:
+        updated = await _bump_on_hint(services, principal, write, encrypt, ctx)
         if updated is None:
-            updated = await services.db.run_plan(writes.next_version(write, check, encrypt))
+            updated = await _bump_optimistically(services, principal, write, encrypt, ctx)
+    if updated is None:
+        plan = hot_writes(services.db).next_version(write, check, encrypt)
+        updated = await services.db.run_plan(plan)
     if updated is None:
         # Unknown, deleted, expired or not at `cas`: say which (nothing was written).
         secret = await repo.hot_reads(services.db).secret(secret_id)
         _writable(services, principal, secret, body.cas, ctx)
         raise Conflict("the secret changed while it was written; try again")
     return Written(updated, updated.current_version, orjson.loads(updated.metadata))
+
+
+async def _bump_on_hint(
+    services: Services,
+    principal: Principal,
+    write: NextVersion,
+    encrypt: Callable[[int], bytes],
+    ctx: RequestContext,
+) -> repo.SecretRow | None:
+    """The PostgreSQL write in one statement and no read before it, when this node knows the
+    secret's path (PathMemo: paths never change) and a version to expect: `cas`, or the one
+    the watched value carried when the session check began this change. None if there was
+    no such guess or it did not hold (then nothing was written)."""
+    path = path_memo(services).get(write.secret_id)
+    expected = write.cas if write.cas is not None else _version_hint(ctx.watched)
+    if path is None or expected is None:
+        return None
+    ctx.secret_path = path
+    require(services, principal, Capability.update, path)
+    return await hot_writes(services.db).bump_from(write, expected, encrypt(expected + 1))
+
+
+def _version_hint(watched: str | None) -> int | None:
+    tag = tag_of(watched)
+    return int(tag) if tag is not None and tag.isdigit() else None
 
 
 OPTIMISTIC_TRIES = 3
@@ -196,7 +254,6 @@ async def _bump_optimistically(
     principal: Principal,
     write: NextVersion,
     encrypt: Callable[[int], bytes],
-    cas: int | None,
     ctx: RequestContext,
 ) -> repo.SecretRow | None:
     """The PostgreSQL write in one statement (hot_writes.bump_from): read the row, check it,
@@ -204,7 +261,8 @@ async def _bump_optimistically(
     other writers kept winning: the caller then queues on the row lock (run_plan)."""
     reads, writes = repo.hot_reads(services.db), hot_writes(services.db)
     for _ in range(OPTIMISTIC_TRIES):
-        secret = _writable(services, principal, await reads.secret(write.secret_id), cas, ctx)
+        secret = await reads.secret(write.secret_id)
+        secret = _writable(services, principal, secret, write.cas, ctx)
         version = secret.current_version
         updated = await writes.bump_from(write, version, encrypt(version + 1))
         if updated is not None:
@@ -223,6 +281,7 @@ def _writable(
     if secret is None:
         raise NotFound("no secret with this id")
     ctx.secret_path = secret.path
+    path_memo(services).remember(secret.id, secret.path)
     require(services, principal, Capability.update, secret.path)
     problem = _why_not_live(secret, now())
     if problem is not None:

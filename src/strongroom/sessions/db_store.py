@@ -175,9 +175,10 @@ class DatabaseSessionStore:
         now: float,
         epoch: str,
         watch: str | None = None,
+        mark: str | None = None,
     ) -> AuthResult:
-        # `watch` is not offered: with no shared store there is nothing to key a cache on
-        # (a SQLite read costs microseconds anyway), so `watched` stays None.
+        # `watch` and `mark` are not offered: with no shared store there is nothing to key a
+        # cache on (a SQLite read costs microseconds anyway), so `watched` stays None.
         # One read decides for an unlimited session (uses are counted in memory, see
         # touches.py); only sessions with max_uses pay for an atomic UPDATE.
         try:
@@ -525,7 +526,7 @@ class DatabaseSessionStore:
     async def begin_change(self, name: str) -> str:
         return ""
 
-    async def end_change(self, name: str, token: str) -> None:
+    async def end_change(self, name: str, token: str, tag: str = "") -> None:
         return None
 
     async def sweep(self, now: float) -> int:

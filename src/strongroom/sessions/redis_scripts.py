@@ -175,8 +175,9 @@ return 1
 # KEYS: epoch, t:<access_hash>. ARGV: prefix, access_hash, client ip or '', now, caller's epoch.
 # The order of the checks is the SessionStore.authenticate contract.
 # KEYS: epoch, t:<access_hash>, w:<watched name> (any key when nothing is watched).
-# ARGV: prefix, access_hash, client ip or '', now, caller's epoch, '1' to watch, a fresh value
-# for the watched name should it have none, its lifetime in ms.
+# ARGV: prefix, access_hash, client ip or '', now, caller's epoch, '1' to watch ('2' to watch
+# and begin a change), a fresh value for the watched name should it have none, its lifetime in
+# ms, then for '2': the change's pending token and the pending mark's lifetime in ms.
 AUTHENTICATE = (
     _PRELUDE
     + """
@@ -199,8 +200,13 @@ if exhausted(h) then
 elseif h[F.idle_timeout] then
   schedule(prefix, sid, h, false)
 end
-if ARGV[6] ~= '1' then return {'ok', info(h)} end
+if ARGV[6] == '0' then return {'ok', info(h)} end
 local watched = redis.call('GET', KEYS[3])
+if ARGV[6] == '2' then
+  -- A write: the value before (a hint for the writer), then pending until its end_change.
+  redis.call('SET', KEYS[3], ARGV[9], 'PX', ARGV[10])
+  return {'ok', info(h), watched}
+end
 if not watched then
   -- Nothing is changing it and nobody named it yet: give it a value readers can rely on.
   watched = ARGV[7]

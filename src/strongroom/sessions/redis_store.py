@@ -34,7 +34,7 @@ from strongroom.sessions.records import (
 )
 from strongroom.sessions.redis_wire import RedisWire
 from strongroom.sessions.store import (
-    PENDING_PREFIX,
+    TAG_SEPARATOR,
     AuthOutcome,
     AuthResult,
     FailureCounter,
@@ -45,6 +45,7 @@ from strongroom.sessions.store import (
     SessionInfo,
     SessionPage,
     StoreUnavailable,
+    pending_token,
 )
 
 # Short, so that an unreachable Redis answers 503 quickly instead of hanging requests.
@@ -162,6 +163,10 @@ def _parse_info(values: Sequence[str | None]) -> SessionInfo:
     )
 
 
+# By value, without Enum.__new__'s lookup machinery: this runs on every request.
+_OUTCOMES = {outcome.value: outcome for outcome in AuthOutcome}
+
+
 def _text(value: str | bytes) -> str:
     # The client decodes replies (decode_responses=True); its stubs still say bytes | str.
     return value.decode() if isinstance(value, bytes) else value
@@ -230,15 +235,17 @@ class RedisSessionStore:
         now: float,
         epoch: str,
         watch: str | None = None,
+        mark: str | None = None,
     ) -> AuthResult:
         keys = (self._key("epoch"), self._key("t:", access_hash), self._key("w:", watch or ""))
+        mode = "0" if not watch else "2" if mark else "1"
         args = (
             self._prefix, access_hash, client_ip or "", _time(now), epoch,
-            "1" if watch else "0", self._fresh_value(), WATCH_TTL_MS,
+            mode, self._fresh_value(), WATCH_TTL_MS, mark or "", PENDING_TTL_MS,
         )  # fmt: skip
         with _available():
             reply: list[Any] = await self._run_hot(self._authenticate, keys, args)
-        outcome = AuthOutcome(reply[0])
+        outcome = _OUTCOMES[reply[0]]
         if outcome is AuthOutcome.ok:
             watched = reply[2] if len(reply) > 2 else None
             return AuthResult(outcome, _parse_info(reply[1]), epoch, watched)
@@ -256,22 +263,26 @@ class RedisSessionStore:
             raise redis_errors.ResponseError(str(reply))
         return reply
 
-    def _fresh_value(self) -> str:
+    def _fresh_value(self, tag: str = "") -> str:
         self._counter += 1
+        if tag:
+            return f"{self._origin}{self._counter:x}{TAG_SEPARATOR}{tag}"
         return f"{self._origin}{self._counter:x}"
 
     async def begin_change(self, name: str) -> str:
-        token = PENDING_PREFIX + secrets.token_hex(12)
+        token = pending_token()
         with _available():
             await self._wire.call("SET", self._key("w:", name), token, "PX", PENDING_TTL_MS)
         return token
 
-    async def end_change(self, name: str, token: str) -> None:
+    async def end_change(self, name: str, token: str, tag: str = "") -> None:
+        if TAG_SEPARATOR in tag:
+            raise ValueError(f"a watch tag cannot hold {TAG_SEPARATOR!r}")
         with _available():
             await self._run_hot(
                 self._end_change,
                 (self._key("w:", name),),
-                (token, self._fresh_value(), WATCH_TTL_MS),
+                (token, self._fresh_value(tag), WATCH_TTL_MS),
             )
 
     async def _find_by(self, kind: str, token_hash: str, field: str) -> SessionInfo | None:

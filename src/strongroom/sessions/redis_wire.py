@@ -41,6 +41,8 @@ class _Protocol(asyncio.Protocol):
         self.wire = wire
         self.reader = hiredis.Reader(encoding="utf-8")
         self.transport: asyncio.Transport | None = None
+        # The loop this connection lives on; asking asyncio for it per command costs a getpid().
+        self.loop = asyncio.get_running_loop()
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         # uvloop's transports implement the interface without subclassing asyncio's.
@@ -100,7 +102,7 @@ class RedisWire:
         return await self._send(protocol, encode_command(*parts))
 
     def _send(self, protocol: _Protocol, command: bytes) -> asyncio.Future[Any]:
-        loop = asyncio.get_running_loop()
+        loop = protocol.loop
         future: asyncio.Future[Any] = loop.create_future()
         self.pending.append((future, time.monotonic()))
         self._outbox.append(command)

@@ -16,6 +16,7 @@ Every method raises `StoreUnavailable` when the backend cannot be reached; calle
 from __future__ import annotations
 
 import enum
+import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -68,7 +69,7 @@ class NewSession:
     user_agent: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # built per request: a frozen __init__ costs 8x; never mutated
 class SessionInfo:
     """A session as listed or inspected: no token and no token hash."""
 
@@ -93,7 +94,7 @@ class SessionInfo:
     user_agent: str | None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # built per request: a frozen __init__ costs 8x; never mutated
 class AuthResult:
     outcome: AuthOutcome
     session: SessionInfo | None = None
@@ -105,11 +106,29 @@ class AuthResult:
 
 
 PENDING_PREFIX = "pending:"
+# A stable value may end with "#<tag>": what the change that set it said of itself (for a
+# secret, the version it committed). Caches compare values whole; writers read the tag as a
+# hint that the database confirms.
+TAG_SEPARATOR = "#"
 
 
 def is_stable(watched: str | None) -> bool:
     """A watched value a cache may be keyed on: known, and no change in progress."""
     return watched is not None and watched != "" and not watched.startswith(PENDING_PREFIX)
+
+
+def pending_token() -> str:
+    """A fresh token for a change of a watched name (`begin_change`, `authenticate(mark=)`)."""
+    return PENDING_PREFIX + secrets.token_hex(12)
+
+
+def tag_of(watched: str | None) -> str | None:
+    """The tag a stable watched value carries, or None (pending, unknown or untagged)."""
+    if not is_stable(watched):
+        return None
+    assert watched is not None  # (is_stable said so; for the type checker)
+    _, separator, tag = watched.rpartition(TAG_SEPARATOR)
+    return tag if separator else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,6 +181,7 @@ class SessionStore(Protocol):
         now: float,
         epoch: str,
         watch: str | None = None,
+        mark: str | None = None,
     ) -> AuthResult:
         """Validate an access token and consume one use, atomically.
 
@@ -172,6 +192,11 @@ class SessionStore(Protocol):
 
         With `watch`, an `ok` result also carries that name's current value (`watched`), read
         in the same step: the per-node secret cache is keyed on it.
+
+        With `watch` and `mark` (a `pending_token()`), an `ok` result also begins a change of
+        that name in the same step, as `begin_change` would with `mark` as its token:
+        `watched` is the value before it, and the caller owes an `end_change(watch, mark)`.
+        A failed check marks nothing. Stores that offer no watching ignore both.
         """
         ...
 
@@ -234,9 +259,10 @@ class SessionStore(Protocol):
         A store that offers no watching returns "" and does nothing."""
         ...
 
-    async def end_change(self, name: str, token: str) -> None:
+    async def end_change(self, name: str, token: str, tag: str = "") -> None:
         """After the commit: give `name` a new stable value (unless another change began
-        meanwhile: its own end will), so every cached copy keyed on the old one is dropped."""
+        meanwhile: its own end will), so every cached copy keyed on the old one is dropped.
+        A non-empty `tag` (no "#") is carried by that value (see `tag_of`)."""
         ...
 
     async def sweep(self, now: float) -> int:
