@@ -26,7 +26,13 @@ from harness import wrk
 from harness.common import WORKLOADS
 from harness.procs import Processes, exit_on_signals
 from harness.seed import seed
-from harness.stores import TRANSPORTS, fresh_database, session_redis
+from harness.stores import (
+    POSTGRES_SERVERS,
+    TRANSPORTS,
+    fresh_database,
+    postgres_server,
+    session_redis,
+)
 from harness.strongroom_node import StrongroomNode
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -66,6 +72,7 @@ def main(argv: list[str]) -> int:
     parser.add_argument("workload", choices=WORKLOADS)
     parser.add_argument("--postgres", action="store_true", help="PostgreSQL + Redis")
     parser.add_argument("--transport", choices=TRANSPORTS, default="unix")
+    parser.add_argument("--postgres-server", choices=POSTGRES_SERVERS, default="own")
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--duration", type=float, default=10)
     parser.add_argument("--workers", type=int, default=2)
@@ -81,9 +88,10 @@ def main(argv: list[str]) -> int:
                 redis_url, prefix = stack.enter_context(
                     session_redis(procs, workdir / "redis", args.transport)
                 )
+                server = stack.enter_context(postgres_server(args.postgres_server))
                 env = {
                     "STRONGROOM_DATABASE_URL": stack.enter_context(
-                        fresh_database("cpu", args.transport)
+                        fresh_database("cpu", args.transport, server)
                     ),
                     "STRONGROOM_REDIS_URL": redis_url,
                     "STRONGROOM_REDIS_PREFIX": prefix,

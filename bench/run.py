@@ -27,7 +27,13 @@ from harness.procs import Processes, exit_on_signals
 from harness.report import Results, write_all
 from harness.rounds import BenchFailure, Plan, Runner
 from harness.seed import seed
-from harness.stores import TRANSPORTS, fresh_database, session_redis
+from harness.stores import (
+    POSTGRES_SERVERS,
+    TRANSPORTS,
+    fresh_database,
+    postgres_server,
+    session_redis,
+)
 from harness.strongroom_node import StrongroomNode, strongroom_version
 from harness.tls import make_tls
 
@@ -56,6 +62,13 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         choices=TRANSPORTS,
         default="unix",
         help="how the PostgreSQL + Redis node reaches them: Unix sockets (default) or TCP",
+    )
+    add(
+        "--postgres",
+        choices=POSTGRES_SERVERS,
+        default="own",
+        help="the PostgreSQL server: one of the benchmark's own with stock settings (default)"
+        " or the machine's shared one at 127.0.0.1:5432",
     )
     add("--no-contention", action="store_true", help="skip read p99 under concurrent logins")
     add("--no-audit-off", action="store_true", help="skip the audit-off strongroom run")
@@ -95,7 +108,8 @@ def start_systems(
 
     nodes = [node("strongroom-sqlite", "strongroom SQLite")]
     if not args.no_postgres:
-        database = stack.enter_context(fresh_database(transport=args.transport))
+        server = stack.enter_context(postgres_server(args.postgres))
+        database = stack.enter_context(fresh_database(transport=args.transport, server=server))
         redis_url, prefix = stack.enter_context(
             session_redis(procs, workdir / "redis", args.transport)
         )
@@ -147,6 +161,7 @@ def metadata(args: argparse.Namespace, argv: list[str]) -> dict[str, Any]:
             "secrets": args.secrets,
             "write_secrets": args.write_secrets,
             "transport": args.transport if not args.no_postgres else None,
+            "postgres": args.postgres if not args.no_postgres else None,
             "workloads": args.workloads.split(","),
         },
     }

@@ -37,7 +37,13 @@ from harness import wrk
 from harness.common import RequestSpec, secret_row, secret_value
 from harness.machine import machine_info, worker_rss
 from harness.procs import Processes, exit_on_signals
-from harness.stores import TRANSPORTS, fresh_database, session_redis
+from harness.stores import (
+    POSTGRES_SERVERS,
+    TRANSPORTS,
+    fresh_database,
+    postgres_server,
+    session_redis,
+)
 from harness.strongroom_node import API, StrongroomNode
 from strongroom import __version__
 from strongroom.app import create_app
@@ -60,6 +66,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--threads", type=int, default=2, help="wrk threads")
     parser.add_argument("--connections", type=int, default=32, help="wrk connections")
     parser.add_argument("--transport", choices=TRANSPORTS, default="unix", help="to PG and Redis")
+    parser.add_argument(
+        "--postgres", choices=POSTGRES_SERVERS, default="own", help="own server or the shared one"
+    )
     parser.add_argument("--value-size", type=int, default=1024, help="bytes per secret value")
     parser.add_argument("--page-size", type=int, default=100, help="listing page size")
     parser.add_argument("--repeat", type=int, default=20, help="timings per page (median)")
@@ -195,7 +204,8 @@ def start_nodes(
     closes): one with the per-node secret cache (default size), one with it off, so that the
     database path is measured on its own too (a uniform random read over 1M secrets mostly
     misses a 10,000-entry cache; over 10,000 it always hits)."""
-    database = stack.enter_context(fresh_database("scale", args.transport))
+    server = stack.enter_context(postgres_server(args.postgres))
+    database = stack.enter_context(fresh_database("scale", args.transport, server))
     redis_url, prefix = stack.enter_context(session_redis(procs, work / "redis", args.transport))
     data_dir = work / "data"
     config = Config(data_dir=data_dir, database_url=database, log_level="warning")

@@ -45,11 +45,15 @@ def _num(value: float) -> str:
     return f"{value:,.0f}" if value >= 100 else f"{value:,.1f}" if value >= 10 else f"{value:.2f}"
 
 
-def _transport(transport: str | None) -> str:
+def _transport(transport: str | None, postgres: str | None) -> str:
+    server = {
+        "own": " PostgreSQL: the benchmark's own server, stock settings (autovacuum on).",
+        "shared": " PostgreSQL: the machine's shared server.",
+    }.get(postgres or "", "")
     if transport == "unix":
-        return " PostgreSQL and Redis over Unix sockets."
+        return " PostgreSQL and Redis over Unix sockets." + server
     if transport == "tcp":
-        return " PostgreSQL and Redis over TCP (loopback)."
+        return " PostgreSQL and Redis over TCP (loopback)." + server
     return ""
 
 
@@ -65,7 +69,7 @@ def markdown(results: Results, meta: dict[str, Any]) -> str:
         f"wrk -t{s['threads']} -c{s['connections']} -d{s['duration']:g}s, median of "
         f"{s['rounds']} rounds (systems alternated), strongroom workers: {s['workers']}, "
         f"{s['secrets']:,} secrets for random reads, writes over {s['write_secrets']:,}."
-        + _transport(s.get("transport")),
+        + _transport(s.get("transport"), s.get("postgres")),
         f"Command: `{meta['command']}`",
         "",
         "| workload | system | req/s | p50 ms | p99 ms | req/s ÷ OpenBao | p99 ÷ OpenBao |",
