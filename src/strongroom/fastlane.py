@@ -23,9 +23,10 @@ from strongroom.auth.dependencies import authenticate
 from strongroom.auth.endpoints import check_token_response
 from strongroom.auth.schemas import CheckTokenRequest
 from strongroom.barrier.service import Sealed
+from strongroom.db.engine import DatabaseUnavailable
 from strongroom.errors import StrongroomError
 from strongroom.http.context import SCOPE_KEY, RequestContext
-from strongroom.http.errors import render_error
+from strongroom.http.errors import outage_error, render_error
 from strongroom.http.middleware import replay_body
 from strongroom.http.responses import JsonResponse
 from strongroom.secrets import reading, service
@@ -33,7 +34,7 @@ from strongroom.secrets.cache import watch_name
 from strongroom.secrets.endpoints import known_id
 from strongroom.secrets.schemas import SecretUpdate, created_out, read_body
 from strongroom.services import Services, ServicesHolder
-from strongroom.sessions.store import pending_token
+from strongroom.sessions.store import StoreUnavailable, pending_token
 
 _SECRET = re.compile(
     r"/api/v1/secrets/([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})"
@@ -144,6 +145,11 @@ class FastLane:
         except StrongroomError as exc:
             ctx.error_code = exc.code
             response = render_error(exc)
+        except (StoreUnavailable, DatabaseUnavailable) as exc:
+            # The app's handlers are further in: answer as they would.
+            error = outage_error(exc, f"{scope['method']} {template.path}")
+            ctx.error_code = error.code
+            response = render_error(error)
         await response(scope, receive, send)
 
 
