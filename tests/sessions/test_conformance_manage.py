@@ -180,9 +180,14 @@ async def test_login_failures_lock_out_on_every_node(backend: Backend, t0: float
     assert await store.login_lockout([COUNTER.key], t0 + 100) == pytest.approx(22)
     assert await store.login_lockout([IP_COUNTER.key], t0 + 3) == 0  # 3 of 5
     assert await store.login_lockout(["user:bob"], t0 + 3) == 0
+    assert await store.login_lockout(["user:bob", "ip:x", COUNTER.key], t0 + 3) == (
+        pytest.approx(119)
+    )  # any number of keys: the latest lock-out among them
+    assert await store.login_lockout([], t0 + 3) == 0
     assert await store.login_lockout(keys, t0 + 122) == 0
 
     await other.clear_login_failures(COUNTER.key)
+    await other.clear_login_failures("user:nobody")  # nothing to clear: no error
     assert await store.login_lockout(keys, t0 + 3) == 0
 
 

@@ -64,8 +64,7 @@ async def password_login(
     username = normalise_username(form.username)
     ctx.attempted_username = username
     await _raise_if_locked(services, [_user_key(username), _ip_key(ctx.client_ip)])
-    async with services.db.connect() as conn:
-        user = await users_repo.get_by_username(conn, username)
+    user = await users_repo.hot_users(services.db).by_username(username)
     password = form.password.get_secret_value()
     matches = await services.passwords.verify(user.password_hash if user else None, password)
     if not matches or user is None or user.disabled:
@@ -97,8 +96,7 @@ async def _rehash(services: Services, user: UserRow, password: str) -> None:
 async def _end_if_user_gone(services: Services, user: UserRow, session_id: str) -> None:
     """Close the race with a concurrent delete/disable: it ends sessions after its commit; a
     session opened after that sweep is ended here."""
-    async with services.db.connect() as conn:
-        current = await users_repo.get_by_id(conn, user.id)
+    current = await users_repo.hot_users(services.db).by_id(user.id)
     if current is None or current.disabled or current.role != user.role:
         await services.store.revoke_session(session_id)
         raise OAuthError("invalid_grant", BAD_CREDENTIALS, status=401)
