@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 from weakref import WeakKeyDictionary
 
-from sqlalchemy import bindparam, case, delete, func, insert, select, update
+from sqlalchemy import any_, bindparam, case, delete, func, insert, select, update
 from sqlalchemy.dialects.postgresql import ARRAY
 
 from strongroom.db import Database
@@ -118,6 +118,9 @@ class HotWrites:
             b = batch.c
             bumped = (
                 update(secrets)
+                # `id = ANY(...)` as well as the join: the rows are found by primary key
+                # whatever the planner thinks of the batch (a join alone can mean a scan).
+                .where(s.id == any_(bindparam("sid", type_=ARRAY(s.id.type))))
                 .where(s.id == b.sid, s.current_version == b.expected, live(b.at))
                 .values(
                     current_version=s.current_version + 1,

@@ -226,7 +226,9 @@ class RedisSessionStore:
 
     async def create(self, session: NewSession) -> None:
         with _available():
-            await self._create(args=[self._prefix, session.id, *_session_fields(session)])
+            await self._run_hot(
+                self._create, (), (self._prefix, session.id, *_session_fields(session))
+            )
 
     async def authenticate(
         self,
@@ -259,6 +261,13 @@ class RedisSessionStore:
         if isinstance(reply, hiredis.ReplyError) and str(reply).startswith("NOSCRIPT"):
             await self._wire.call("SCRIPT", "LOAD", script.script)
             reply = await self._wire.call("EVALSHA", script.sha, str(len(keys)), *keys, *args)
+        if isinstance(reply, hiredis.ReplyError):
+            raise redis_errors.ResponseError(str(reply))
+        return reply
+
+    async def _command(self, *parts: str) -> Any:
+        """A plain command on the shared connection (redis_wire.py); an error reply raises."""
+        reply = await self._wire.call(*parts)
         if isinstance(reply, hiredis.ReplyError):
             raise redis_errors.ResponseError(str(reply))
         return reply
@@ -411,23 +420,23 @@ class RedisSessionStore:
                 _time(now + counter.lockout),
             ]
         with _available():
-            await self._record_failures(args=args)
+            await self._run_hot(self._record_failures, (), args)
 
     async def login_lockout(self, keys: Sequence[str], now: float) -> float:
         if not keys:
             return 0.0
         with _available():
-            values = await self._redis.mget([self._key("lk:", key) for key in keys])
+            values = await self._command("MGET", *(self._key("lk:", key) for key in keys))
         until = max((float(v) for v in values if v is not None), default=-math.inf)
         return until - now if until > now else 0.0
 
     async def clear_login_failures(self, key: str) -> None:
         with _available():
-            await self._redis.delete(self._key("lf:", key), self._key("lk:", key))
+            await self._command("DEL", self._key("lf:", key), self._key("lk:", key))
 
     async def get_epoch(self) -> str:
         with _available():
-            value = await self._redis.get(self._key("epoch"))
+            value = await self._command("GET", self._key("epoch"))
         return "" if value is None else _text(value)
 
     async def bump_epoch(self) -> str:
