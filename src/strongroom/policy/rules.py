@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 
 class Capability(enum.StrEnum):
@@ -22,6 +22,7 @@ class Capability(enum.StrEnum):
 
 ALL_CAPABILITIES = frozenset(c for c in Capability if c is not Capability.deny)
 NO_CAPABILITIES: frozenset[Capability] = frozenset()
+GRANTED_CACHE_SIZE = 4096
 
 ADMIN, USER, AUDITOR, NO_ROLE = "admin", "user", "auditor", "no_role"
 BUILTIN_ROLES = (ADMIN, USER, AUDITOR, NO_ROLE)
@@ -76,6 +77,11 @@ class Role:
     description: str
     rules: tuple[Rule, ...]
     builtin: bool = False
+    # What the rules grant on (path, username), worked out once: a role is rebuilt whenever
+    # roles or settings change (a new epoch), so an answer never outlives its rules.
+    _granted: dict[tuple[str, str], frozenset[Capability]] = field(
+        default_factory=dict, compare=False, repr=False
+    )
 
     @property
     def is_admin(self) -> bool:
@@ -88,6 +94,15 @@ class Role:
     def capabilities(self, path: str, username: str) -> frozenset[Capability]:
         if self.is_admin:
             return ALL_CAPABILITIES
+        key = (path, username)
+        found = self._granted.get(key)
+        if found is None:
+            if len(self._granted) >= GRANTED_CACHE_SIZE:
+                self._granted.clear()
+            found = self._granted[key] = self._work_out(path, username)
+        return found
+
+    def _work_out(self, path: str, username: str) -> frozenset[Capability]:
         granted: set[Capability] = set()
         for rule in self.rules:
             if rule.matches(path, username):
