@@ -8,6 +8,7 @@ plain ASGI: it runs on every request and must cost next to nothing.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import secrets
 import time
@@ -70,6 +71,10 @@ class TransportGuard:
         self.settings = settings
         self.refresh = refresh
         self.max_body = max_body
+        # Request ids: unique, not secret. A random half per process and a counter cost no
+        # system call per request (os.urandom does).
+        self._id_origin = secrets.token_hex(4)
+        self._id_counter = itertools.count(1)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -118,7 +123,10 @@ class TransportGuard:
             peer, scope["scheme"], forwarded_for, forwarded_proto, settings.trusted_networks
         )
         existing: RequestContext | None = scope.get(SCOPE_KEY)
-        request_id = existing.request_id if existing else secrets.token_hex(8)
+        if existing is not None:
+            request_id = existing.request_id
+        else:
+            request_id = f"{self._id_origin}{next(self._id_counter) & 0xFFFFFFFF:08x}"
         return RequestContext(request_id, peer, client_ip, scheme, time.time())
 
     async def _with_body_limit(
