@@ -30,7 +30,7 @@ from strongroom.http.errors import outage_error, render_error
 from strongroom.http.middleware import replay_body
 from strongroom.http.responses import JsonResponse
 from strongroom.secrets import reading, service
-from strongroom.secrets.cache import watch_name
+from strongroom.secrets.cache import secret_cache, watch_name
 from strongroom.secrets.endpoints import known_id
 from strongroom.secrets.schemas import SecretUpdate, created_out, read_body
 from strongroom.services import Services, ServicesHolder
@@ -58,7 +58,8 @@ Handler = Callable[[Services, Scope, RequestContext, str, bytes], Awaitable[Resp
 async def _read_secret(
     services: Services, scope: Scope, ctx: RequestContext, secret_id: str, _body: bytes
 ) -> Response:
-    principal = await authenticate(services, scope, ctx, watch=watch_name(secret_id))
+    watch = watch_name(secret_id) if secret_cache(services).wants(secret_id) else None
+    principal = await authenticate(services, scope, ctx, watch=watch)
     revealed = await reading.read_by_id(services, principal, known_id(secret_id, ctx), None, ctx)
     return JsonResponse(read_body(revealed))
 

@@ -306,3 +306,23 @@ async def test_concurrent_writes_share_statements_and_each_stands_alone(
         assert response.status_code == 200 and response.json()["version"] == 2, response.text
         assert (await read(api, admin, secret_id)).json()["value"] == f"new {n}"
     assert statements < len(ids) - 1, statements  # they did not go one by one
+
+
+async def test_concurrent_reads_share_statements_on_postgresql(shared_node: Api) -> None:
+    """Reads of current versions that wait together leave as one statement; each gets its
+    own secret, and a secret deleted meanwhile is missing from it alone."""
+    api = shared_node
+    admin = await headers_for(api, "root", "admin")
+    ids = [(await create(api, admin, f"hot/read/{n}", f"value {n}"))["id"] for n in range(20)]
+    assert (await api.client.delete(f"/api/v1/secrets/{ids[3]}", headers=admin)).status_code == 200
+    reads = repo.hot_reads(api.services.db)
+    assert reads._batcher is not None
+    before = reads._batcher.batches
+    responses = await asyncio.gather(*(read(api, admin, secret_id) for secret_id in ids))
+    statements = reads._batcher.batches - before
+    assert_error(responses[3], 404)
+    for n, response in enumerate(responses):
+        if n != 3:
+            assert response.status_code == 200, response.text
+            assert (response.json()["id"], response.json()["value"]) == (ids[n], f"value {n}")
+    assert statements < len(ids) - 1, statements

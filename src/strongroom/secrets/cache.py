@@ -15,6 +15,12 @@ Writers mark that value pending before they commit and give it a new value after
 Entries also age out after `MAX_AGE` seconds: a last line of defence should Redis lose a
 change's pending mark and the change's end fail too. Expiry of the secret itself is checked
 on every read from the cached row, like any other.
+
+A secret is cached from its second read on (`wants`): the first read of an id this node has
+not seen lately neither asks for the watched value nor stores the row. Watching costs Redis
+a read and, for a name nobody watched yet, a write; reads spread over a million secrets
+mostly miss a 10,000-entry cache, and paid that for nothing (5,069 reads/s with the cache
+against 6,342 without it, at 1,000,000 secrets).
 """
 
 from __future__ import annotations
@@ -49,6 +55,20 @@ class SecretCache:
         self._entries: OrderedDict[str, _Entry] = OrderedDict()
         self._capacity = capacity
         self._max_age = max_age
+        # Ids read once lately (oldest first), up to twice the capacity.
+        self._seen: dict[str, None] = {}
+
+    def wants(self, secret_id: str) -> bool:
+        """Whether a read of `secret_id` should watch it (and so may use and fill the cache):
+        it is cached, or was read lately. A first read only notes the id."""
+        if not self._capacity:
+            return False
+        if secret_id in self._entries or secret_id in self._seen:
+            return True
+        if len(self._seen) >= 2 * self._capacity:
+            del self._seen[next(iter(self._seen))]
+        self._seen[secret_id] = None
+        return False
 
     def __len__(self) -> int:
         return len(self._entries)
