@@ -47,7 +47,8 @@ def _num(value: float) -> str:
 
 def _transport(transport: str | None, postgres: str | None) -> str:
     server = {
-        "own": " PostgreSQL: the benchmark's own server, stock settings (autovacuum on).",
+        "own": " PostgreSQL: the benchmark's own server, stock settings (autovacuum on) but"
+        " shared_buffers at a quarter of the memory.",
         "shared": " PostgreSQL: the machine's shared server.",
     }.get(postgres or "", "")
     if transport == "unix":
