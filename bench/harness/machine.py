@@ -94,12 +94,19 @@ def _cmdline(pid: int) -> str:
 
 
 def worker_rss(pid: int) -> dict[str, Any]:
-    """RSS of a server: its supervisor and each worker process (a single process is both)."""
+    """RSS of a server: its supervisor, each worker process (a single process is both) and
+    the password-hashing processes the workers started (strongroom.crypto.hashd)."""
     tree = process_tree(pid)
-    workers = [p for p in tree if p["pid"] != pid and "resource_tracker" not in p["cmd"]]
+    hashers = [p for p in tree if "strongroom.crypto.hashd" in p["cmd"]]
+    workers = [
+        p
+        for p in tree
+        if p["pid"] != pid and "resource_tracker" not in p["cmd"] and p not in hashers
+    ]
     main = next((p for p in tree if p["pid"] == pid), None)
     return {
         "supervisor_mib": round(main["rss_mib"], 1) if main and workers else None,
         "workers_mib": [round(p["rss_mib"], 1) for p in (workers or ([main] if main else []))],
+        "hashers_mib": [round(p["rss_mib"], 1) for p in hashers],
         "total_mib": round(sum(p["rss_mib"] for p in tree), 1),
     }

@@ -142,14 +142,15 @@ def _rss_table(results: Results) -> list[str]:
         "",
         "## Resident memory after the runs",
         "",
-        "| system | per worker MiB | supervisor MiB | total MiB |",
-        "|---|---|---:|---:|",
+        "| system | per worker MiB | supervisor MiB | password hashing MiB | total MiB |",
+        "|---|---|---:|---|---:|",
     ]
     for system, rss in results.rss.items():
         workers = ", ".join(f"{w:.0f}" for w in rss["workers_mib"])
         supervisor = "—" if rss["supervisor_mib"] is None else f"{rss['supervisor_mib']:.0f}"
+        hashers = ", ".join(f"{h:.0f}" for h in rss.get("hashers_mib", [])) or "—"
         out.append(
-            f"| {results.systems.get(system, system)} | {workers} | {supervisor} | "
+            f"| {results.systems.get(system, system)} | {workers} | {supervisor} | {hashers} | "
             f"{rss['total_mib']:.0f} |"
         )
     return out

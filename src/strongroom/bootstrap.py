@@ -28,6 +28,9 @@ from strongroom.users import repository as users_repo
 
 log = logging.getLogger(__name__)
 
+# In the data directory: its flock makes the workers of a node hash one password at a time.
+HASHING_LOCK = "hashing.lock"
+
 
 @dataclass
 class BootstrapReport:
@@ -146,10 +149,12 @@ def _write_password_file(path: Path, username: str, password: str) -> None:
 
 
 def password_hasher(config: Config) -> PasswordHasher:
+    """The node's workers hash one password at a time (see strongroom.crypto.hashd)."""
     return PasswordHasher(
         Argon2Parameters(
             config.argon2_time_cost, config.argon2_memory_kib, config.argon2_parallelism
-        )
+        ),
+        lock_file=config.data_dir / HASHING_LOCK,
     )
 
 
