@@ -16,6 +16,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from pydantic import ValidationError
+from sqlalchemy.exc import DBAPIError
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -26,7 +27,7 @@ from strongroom.barrier.service import Sealed
 from strongroom.db.engine import DatabaseUnavailable
 from strongroom.errors import StrongroomError
 from strongroom.http.context import SCOPE_KEY, RequestContext
-from strongroom.http.errors import outage_error, render_error
+from strongroom.http.errors import broken_connection, outage_error, render_error
 from strongroom.http.middleware import replay_body
 from strongroom.http.responses import JsonResponse
 from strongroom.secrets import reading, service
@@ -146,8 +147,12 @@ class FastLane:
         except StrongroomError as exc:
             ctx.error_code = exc.code
             response = render_error(exc)
-        except (StoreUnavailable, DatabaseUnavailable) as exc:
+        except (StoreUnavailable, DatabaseUnavailable, DBAPIError) as exc:
             # The app's handlers are further in: answer as they would.
+            if isinstance(exc, DBAPIError):
+                if not broken_connection(exc):
+                    raise
+                exc = DatabaseUnavailable(type(exc).__name__)
             error = outage_error(exc, f"{scope['method']} {template.path}")
             ctx.error_code = error.code
             response = render_error(error)

@@ -50,8 +50,12 @@ async def test_secret_routes_answer_503_while_the_database_is_gone(
         await _allow_connections(own_database, False)
         try:
             for response in (
-                await read(api, admin, secret_id),  # the fast lane (a cold cache: see below)
+                await read(api, admin, secret_id),  # the fast lane (never read: not cached)
                 await api.client.put(url, json={"value": "v3"}, headers=admin),  # fast lane
+                # ...and its one-transaction plan, taken when the metadata changes too
+                await api.client.put(
+                    url, json={"value": "v3", "metadata": {"team": "a"}}, headers=admin
+                ),
                 await api.client.get("/api/v1/secrets/by-path/outage/db", headers=admin),
                 await api.client.get("/api/v1/secrets", headers=admin),
             ):

@@ -115,7 +115,7 @@ async def test_a_write_begins_its_change_in_the_session_check(backend: Backend, 
 
 async def test_a_tag_cannot_break_the_value_apart(backend: Backend) -> None:
     if backend.kind != "redis":
-        return
+        pytest.skip("the database store keeps no watched values")
     token = await backend.store.begin_change(NAME)
     with pytest.raises(ValueError, match="tag"):
         await backend.store.end_change(NAME, token, "1#2")

@@ -39,6 +39,20 @@ class DatabaseUnavailable(Exception):
     """The database could not be reached or refused the operation."""
 
 
+class DatabaseUnreachable(DatabaseUnavailable):
+    """No connection could be had, or it was lost: nothing else will fare better now (and a
+    statement sent may or may not have committed)."""
+
+
+# Errors that mean the connection, not the statement, failed.
+_LOST = (
+    OSError,
+    asyncio.TimeoutError,
+    asyncpg.InterfaceError,
+    asyncpg.exceptions.PostgresConnectionError,
+)
+
+
 class Database:
     """Owns the engine. `begin()` is a unit of work: committed on success, else rolled back.
     `hot(select)` prepares a read for the hot path (see db/hot.py)."""
@@ -106,13 +120,11 @@ class Database:
                 return result
             except sqlite3.OperationalError as exc:
                 raise DatabaseUnavailable(type(exc).__name__) from None
-        try:
-            if self._pg_pool is None:
-                await self._open_pg_pool()
-            async with self._pg_pool.acquire() as conn:
+        async with self._pg_connection() as conn:
+            try:
                 return await run_asyncpg_plan(conn, plan)
-        except (OSError, asyncpg.InterfaceError, asyncpg.exceptions.PostgresConnectionError) as exc:
-            raise DatabaseUnavailable(type(exc).__name__) from None
+            except _LOST as exc:
+                raise DatabaseUnreachable(type(exc).__name__) from None
 
     async def fetch_first(self, sql: str, args: list[Any]) -> Sequence[Any] | None:
         """Run a compiled read on the raw driver; `DatabaseUnavailable` if it cannot."""
@@ -124,14 +136,14 @@ class Database:
                 return row
             except sqlite3.Error as exc:
                 raise DatabaseUnavailable(type(exc).__name__) from None
-        try:
-            if self._pg_pool is None:
-                await self._open_pg_pool()
-            async with self._pg_pool.acquire() as conn:
+        async with self._pg_connection() as conn:
+            try:
                 record: Sequence[Any] | None = await conn.fetchrow(sql, *args)
-                return record
-        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
-            raise DatabaseUnavailable(type(exc).__name__) from None
+            except _LOST as exc:
+                raise DatabaseUnreachable(type(exc).__name__) from None
+            except asyncpg.PostgresError as exc:
+                raise DatabaseUnavailable(type(exc).__name__) from None
+            return record
 
     async def fetch_all(self, sql: str, args: list[Any]) -> list[Sequence[Any]]:
         """Every row of a compiled statement, on the raw driver; `DatabaseUnavailable` if it
@@ -143,14 +155,29 @@ class Database:
                 return list(self._sqlite_reader.execute(sql, args).fetchall())
             except sqlite3.Error as exc:
                 raise DatabaseUnavailable(type(exc).__name__) from None
+        async with self._pg_connection() as conn:
+            try:
+                records: list[Sequence[Any]] = await conn.fetch(sql, *args)
+            except _LOST as exc:
+                raise DatabaseUnreachable(type(exc).__name__) from None
+            except asyncpg.PostgresError as exc:
+                raise DatabaseUnavailable(type(exc).__name__) from None
+            return records
+
+    @asynccontextmanager
+    async def _pg_connection(self) -> AsyncIterator[Any]:
+        """A connection of the raw pool; `DatabaseUnreachable` if none can be had, whatever
+        the reason (refused, too many clients, starting up, not accepting connections)."""
         try:
             if self._pg_pool is None:
                 await self._open_pg_pool()
-            async with self._pg_pool.acquire() as conn:
-                records: list[Sequence[Any]] = await conn.fetch(sql, *args)
-                return records
-        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
-            raise DatabaseUnavailable(type(exc).__name__) from None
+            conn = await self._pg_pool.acquire()
+        except (*_LOST, asyncpg.PostgresError) as exc:
+            raise DatabaseUnreachable(type(exc).__name__) from None
+        try:
+            yield conn
+        finally:
+            await self._pg_pool.release(conn)
 
     async def _open_pg_pool(self) -> None:
         async with self._pg_pool_lock:  # many first requests at once must make one pool
@@ -164,6 +191,8 @@ class Database:
             min_size=1,
             max_size=max(2, self._pool_size // 2),
             timeout=5,
+            # A statement of the hot path that hangs fails instead of holding its batch.
+            command_timeout=30,
             # Hot reads change no session state: skip asyncpg's per-release RESET ALL round trip
             # (an open transaction is still rolled back by the pool itself).
             reset=_keep_session,

@@ -128,13 +128,17 @@ async def _store_unavailable(request: Request, exc: Exception) -> Response:
     return _outage(request, exc)
 
 
-async def _database_unavailable(request: Request, exc: Exception) -> Response:
-    broken_connection = isinstance(exc, OperationalError | InterfaceError) or (
+def broken_connection(exc: Exception) -> bool:
+    """A SQLAlchemy error that means the database, not the statement, failed."""
+    return isinstance(exc, OperationalError | InterfaceError) or (
         isinstance(exc, DBAPIError) and exc.connection_invalidated
     )
+
+
+async def _database_unavailable(request: Request, exc: Exception) -> Response:
     if isinstance(exc, DatabaseUnavailable):
         return _outage(request, exc)
-    if not broken_connection:
+    if not broken_connection(exc):
         return await _unexpected(request, exc)
     return _outage(request, DatabaseUnavailable(type(exc).__name__))
 

@@ -161,6 +161,9 @@ class HotWrites:
         return self._bumps_from
 
     async def _bump_many(self, bumps: Sequence[_Bump]) -> dict[Hashable, SecretRow]:
+        # Rows locked in one order by every process and node: two batches that share secrets
+        # wait for each other instead of deadlocking.
+        bumps = sorted(bumps, key=lambda bump: bump.write.secret_id)
         rows = await self._bumps_statement().all(
             sid=[b.write.secret_id for b in bumps],
             expected=[b.expected for b in bumps],

@@ -144,7 +144,7 @@ class HotReads:
         self._batcher: Batcher[str, VersionedRow] | None = None
         if not db.is_sqlite:
             self._by_ids = db.hot(_BY_IDS_CURRENT)
-            self._batcher = Batcher(self._by_id_many, lambda secret_id: secret_id)
+            self._batcher = Batcher(self._by_id_many, lambda secret_id: secret_id, shared=True)
 
     async def _by_id_many(self, secret_ids: Sequence[str]) -> dict[Hashable, VersionedRow]:
         assert self._by_ids is not None  # (PostgreSQL only; for the type checker)
