@@ -3,6 +3,7 @@ node is what every other node serves next, and a cached read does not touch the 
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from typing import Any
 
@@ -11,6 +12,7 @@ import redis.asyncio as aioredis
 
 from strongroom.config import Config
 from strongroom.secrets.cache import secret_cache, watch_name
+from strongroom.secrets.service import changing
 from tests.support import REDIS_URL, Api, make_user_session
 
 
@@ -173,3 +175,29 @@ async def test_a_secret_is_watched_and_cached_from_its_second_read(
             assert len(secret_cache(a.services)) == 1
         finally:
             await raw.aclose()
+
+
+async def test_a_cancelled_write_leaves_its_mark_pending(
+    two_nodes: list[Config], open_api: Any
+) -> None:
+    """A cancelled request's write may still commit (its batch was sent): its change is not
+    closed, so no node caches the row until the mark expires; a write that ends is closed."""
+    async with open_api(two_nodes[0]) as a, open_api(two_nodes[1]) as b:
+        on_a, _, secret_id = await _setup(a, b)
+        url = f"/api/v1/secrets/{secret_id}"
+        with pytest.raises(asyncio.CancelledError):
+            async with changing(b.services, secret_id):
+                raise asyncio.CancelledError
+        database_reads = _count_database_reads(a)
+        for _ in range(3):
+            assert (await a.client.get(url, headers=on_a)).status_code == 200
+        assert len(database_reads) == 3  # pending: every read goes to the database
+        assert len(secret_cache(a.services)) == 0
+
+        with pytest.raises(ValueError, match="refused"):
+            async with changing(b.services, secret_id):
+                raise ValueError("refused")  # a write that failed: the change is closed
+        for _ in range(3):
+            assert (await a.client.get(url, headers=on_a)).status_code == 200
+        assert len(database_reads) == 4  # stable again: cached from the next read on
+        assert len(secret_cache(a.services)) == 1

@@ -8,6 +8,7 @@ touching its versions.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -70,17 +71,27 @@ async def changing(
     """Bracket a write for the nodes' secret caches (secrets/cache.py): pending before the
     transaction, a new watched value after it. `begun` is the token of a change that the
     session check already began (`authenticate(mark=)`). If the closing call fails, the mark
-    stays pending until it expires: nodes then read the database, never a stale copy."""
+    stays pending until it expires: nodes then read the database, never a stale copy. So it
+    does when the request is cancelled: its write may still commit, in a batch already sent
+    (db/batch.py), after a closing call would have let nodes cache the row before it."""
     name = watch_name(secret_id)
     change = Change(begun if begun is not None else await services.store.begin_change(name))
     try:
         yield change
-    finally:
-        tag = "" if change.version is None else str(change.version)
-        try:
-            await services.store.end_change(name, change.token, tag)
-        except StoreUnavailable:
-            log.warning("could not close the cache mark of secret %s; it expires", secret_id)
+    except asyncio.CancelledError:
+        raise  # the mark stays pending
+    except BaseException:
+        await _end_change(services, secret_id, name, change)
+        raise
+    await _end_change(services, secret_id, name, change)
+
+
+async def _end_change(services: Services, secret_id: str, name: str, change: Change) -> None:
+    tag = "" if change.version is None else str(change.version)
+    try:
+        await services.store.end_change(name, change.token, tag)
+    except StoreUnavailable:
+        log.warning("could not close the cache mark of secret %s; it expires", secret_id)
 
 
 def _expiry(ttl: int | None, at: float) -> float | None:
