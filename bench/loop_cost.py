@@ -5,8 +5,8 @@ A worker serves every request on one thread; whatever one request costs that thr
 others in flight on the worker wait for. This drives the app directly over ASGI (`--concurrency`
 requests in flight) against a real database (SQLite, or PostgreSQL + Redis with `--postgres`)
 and reports, per workload, the CPU time of the event-loop thread per request (`time.thread_time`)
-and of the whole process (password hashing runs in a thread of its own). Unlike throughput on
-a shared 2-core VM, these figures repeat within a few percent from run to run.
+and of the whole process (password hashing runs in a child process, not counted here). Unlike
+throughput on a shared 2-core VM, these figures repeat within a few percent from run to run.
 
     .venv/bin/python bench/loop_cost.py                      # SQLite, every workload
     .venv/bin/python bench/loop_cost.py --postgres read write
