@@ -154,7 +154,7 @@ def password_hasher(config: Config) -> PasswordHasher:
         Argon2Parameters(
             config.argon2_time_cost, config.argon2_memory_kib, config.argon2_parallelism
         ),
-        lock_file=config.data_dir / HASHING_LOCK,
+        lock_file=config.data_dir.resolve() / HASHING_LOCK,
     )
 
 
