@@ -129,3 +129,13 @@ async def test_hashers_sharing_a_lock_file_hash_one_at_a_time(tmp_path: Path) ->
         os.close(holder)
         for hasher in hashers:
             hasher.close()
+
+
+async def test_a_child_that_cannot_start_answers_503(tmp_path: Path) -> None:
+    hasher = PasswordHasher(FAST)
+    try:
+        hasher._children[0]._argv[0] = str(tmp_path / "no-such-python")
+        with pytest.raises(HashingUnavailable):
+            await hasher.verify(None, "a long enough passphrase")
+    finally:
+        hasher.close()

@@ -79,9 +79,12 @@ class _Child:
             if self._closed:
                 break
             if self._process is None:
-                self._process = subprocess.Popen(  # noqa: S603 (our own interpreter and module)
-                    self._argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE
-                )
+                try:
+                    self._process = subprocess.Popen(  # noqa: S603 (our interpreter and module)
+                        self._argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE
+                    )
+                except OSError:  # no process to be had (limits, memory): 503, not 500
+                    break
             stdin: IO[bytes] | None = self._process.stdin
             stdout: IO[bytes] | None = self._process.stdout
             assert stdin is not None
