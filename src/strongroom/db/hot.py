@@ -16,9 +16,10 @@ db/sqlite_writer.py). Other writes keep SQLAlchemy's unit of work.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Generator, Mapping, Sequence
+from collections.abc import Callable, Generator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from weakref import WeakKeyDictionary
 
 from sqlalchemy import Select
 from sqlalchemy.sql.dml import UpdateBase
@@ -151,3 +152,21 @@ def open_sqlite_writer(path: str) -> sqlite3.Connection:
     connection.execute("PRAGMA foreign_keys=ON")
     connection.execute("PRAGMA busy_timeout=30000")
     return connection
+
+
+Shared = TypeVar("Shared")
+
+
+class PerDatabase(Generic[Shared]):
+    """One `make(db)` per Database, built on first use and dropped with it: the hot-path
+    objects that hold prepared statements and batchers (`hot_reads(db)`, ...)."""
+
+    def __init__(self, make: Callable[[Database], Shared]) -> None:
+        self._make = make
+        self._made: WeakKeyDictionary[Database, Shared] = WeakKeyDictionary()
+
+    def __call__(self, db: Database) -> Shared:
+        found = self._made.get(db)
+        if found is None:
+            found = self._made[db] = self._make(db)
+        return found

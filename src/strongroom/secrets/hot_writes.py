@@ -21,14 +21,13 @@ from __future__ import annotations
 from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
-from weakref import WeakKeyDictionary
 
 from sqlalchemy import any_, bindparam, case, delete, func, insert, select, update
 from sqlalchemy.dialects.postgresql import ARRAY
 
 from strongroom.db import Database
 from strongroom.db.batch import Batcher
-from strongroom.db.hot import HotQuery, HotStatement, Plan, Step
+from strongroom.db.hot import HotQuery, HotStatement, PerDatabase, Plan, Step
 from strongroom.secrets.models import secret_metadata, secret_versions, secrets
 from strongroom.secrets.repository import SECRET_COLUMNS, SecretRow, live, secret_row
 
@@ -258,11 +257,4 @@ def _bumped_values(*, metadata: bool, expiry: bool) -> dict[str, Any]:
     return values
 
 
-_HOT: WeakKeyDictionary[Database, HotWrites] = WeakKeyDictionary()
-
-
-def hot_writes(db: Database) -> HotWrites:
-    writes = _HOT.get(db)
-    if writes is None:
-        writes = _HOT[db] = HotWrites(db)
-    return writes
+hot_writes = PerDatabase(HotWrites)

@@ -9,7 +9,6 @@ from __future__ import annotations
 from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
-from weakref import WeakKeyDictionary
 
 from sqlalchemy import (
     ColumnElement,
@@ -26,7 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from strongroom.db import Database
 from strongroom.db.batch import Batcher
-from strongroom.db.hot import HotQuery
+from strongroom.db.hot import HotQuery, PerDatabase
 from strongroom.secrets.models import secret_metadata, secret_versions, secrets
 
 s, v, m = secrets.c, secret_versions.c, secret_metadata.c
@@ -169,14 +168,7 @@ class HotReads:
         return _versioned(row) if row is not None else None
 
 
-_HOT: WeakKeyDictionary[Database, HotReads] = WeakKeyDictionary()
-
-
-def hot_reads(db: Database) -> HotReads:
-    reads = _HOT.get(db)
-    if reads is None:
-        reads = _HOT[db] = HotReads(db)
-    return reads
+hot_reads = PerDatabase(HotReads)
 
 
 async def fetch_by_id(

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
-from weakref import WeakKeyDictionary
 
 from sqlalchemy import bindparam, delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from strongroom.db import Database
+from strongroom.db.hot import PerDatabase
 from strongroom.users.models import users
 
 
@@ -76,14 +76,7 @@ class HotUsers:
         return _row(row) if row else None
 
 
-_HOT: WeakKeyDictionary[Database, HotUsers] = WeakKeyDictionary()
-
-
-def hot_users(db: Database) -> HotUsers:
-    found = _HOT.get(db)
-    if found is None:
-        found = _HOT[db] = HotUsers(db)
-    return found
+hot_users = PerDatabase(HotUsers)
 
 
 async def get_by_github_id(conn: AsyncConnection, github_id: int) -> UserRow | None:
