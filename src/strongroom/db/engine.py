@@ -44,11 +44,15 @@ class DatabaseUnreachable(DatabaseUnavailable):
     statement sent may or may not have committed)."""
 
 
-# Errors that mean the connection, not the statement, failed.
+# Errors that mean the connection, not the statement, failed. `InternalClientError` included:
+# a backend that is terminated while its connection idles in the pool sends a FATAL error
+# before it hangs up, and a statement sent in between finds the protocol wedged (asyncpg then
+# closes the connection, and the pool replaces it).
 _LOST = (
     OSError,
     asyncio.TimeoutError,
     asyncpg.InterfaceError,
+    asyncpg.InternalClientError,
     asyncpg.exceptions.PostgresConnectionError,
 )
 
