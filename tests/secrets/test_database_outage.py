@@ -34,9 +34,7 @@ async def _allow_connections(url: str, allowed: bool) -> None:
     try:
         await conn.execute(f'ALTER DATABASE "{name}" WITH ALLOW_CONNECTIONS {str(allowed).lower()}')
         if not allowed:
-            await conn.execute(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1", name
-            )
+            await _terminate_backends(name, conn)
     finally:
         await conn.close()
 
@@ -174,9 +172,10 @@ async def test_a_connection_wedged_by_a_terminated_backend_answers_503_and_is_dr
                 proxy.release()
 
 
-async def _terminate_backends(name: str) -> None:
-    """End every backend of the database and wait until they are gone (their FATAL sent)."""
-    conn = await asyncpg.connect(ADMIN_DSN)
+async def _terminate_backends(name: str, admin: Any = None) -> None:
+    """End every backend of the database and wait until they are gone (their FATAL sent);
+    on the `admin` connection given, else on one of its own."""
+    conn = admin or await asyncpg.connect(ADMIN_DSN)
     try:
         await conn.execute(
             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1", name
@@ -190,7 +189,8 @@ async def _terminate_backends(name: str) -> None:
             await asyncio.sleep(0.02)
         raise AssertionError(f"backends of {name} still running")
     finally:
-        await conn.close()
+        if admin is None:
+            await conn.close()
 
 
 def test_the_helper_really_cuts_the_database_off(own_database: str) -> None:
