@@ -28,6 +28,8 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy --strict src
 
+PYTEST_ARGS ?= -n auto
+
 unit: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
