@@ -5,6 +5,10 @@ draws the key layout), so it is atomic and one round trip: `authenticate` checks
 the token, expiry, bound IP and uses, and counts the use, in one EVALSHA. Times are passed to
 the scripts as `repr(float)` strings and stored as such, so they come back exactly.
 
+Lock-outs are also recorded in the database (`LoginCounters`, the ledger): Redis restarted
+from an older snapshot, or empty, forgets them, and a login checks the ledger before it may
+check a password (issue 17, finding 1).
+
 Supported deployments: a single Redis instance or a Sentinel-managed primary (Redis >= 7.0)
 with `maxmemory-policy noeviction` (an evicted key would end a session early or forget a used
 refresh token). Redis Cluster is not supported: the scripts compute key names from the prefix.
@@ -25,6 +29,7 @@ from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 
 from strongroom.sessions import redis_scripts as lua
+from strongroom.sessions.login_counters import LoginCounters
 from strongroom.sessions.records import (
     decode_cursor,
     encode_cursor,
@@ -34,6 +39,7 @@ from strongroom.sessions.records import (
 )
 from strongroom.sessions.redis_wire import RedisWire
 from strongroom.sessions.store import (
+    BUSY_RETRY_SECONDS,
     TAG_SEPARATOR,
     AuthOutcome,
     AuthResult,
@@ -185,8 +191,11 @@ def _usable(info: SessionInfo, expires_at: float | None, now: float) -> bool:
 class RedisSessionStore:
     name = "redis"
 
-    def __init__(self, url: str, *, prefix: str) -> None:
+    def __init__(self, url: str, *, prefix: str, ledger: LoginCounters | None = None) -> None:
         self._prefix = prefix
+        # The database's record of the lock-outs in force (see `reserve_login`); None only
+        # for a store on its own (tests of the Redis side alone).
+        self._ledger = ledger
         # Retry once, without delay, on a broken connection only: a pooled connection that died
         # with a restarted server. Should the script have run before the connection broke, a
         # second run fails closed (one more use counted, a rotation seen as reuse).
@@ -215,7 +224,9 @@ class RedisSessionStore:
         self._revoke_session = register(lua.REVOKE_SESSION)
         self._revoke_user = register(lua.REVOKE_USER)
         self._sweep = register(lua.SWEEP)
-        self._record_failures = register(lua.RECORD_FAILURES)
+        self._reserve_login = register(lua.RESERVE_LOGIN)
+        self._settle_login = register(lua.SETTLE_LOGIN)
+        self._restore_locks = register(lua.RESTORE_LOCKS)
 
     def __repr__(self) -> str:
         # The URL may hold a password: never shown.
@@ -325,7 +336,7 @@ class RedisSessionStore:
                     request.new_refresh_hash,
                     _time(request.now),
                     request.client_ip or "",
-                    _time(request.now + request.access_ttl),
+                    _time(request.max_access_ttl),
                     _time(request.now + request.refresh_ttl),
                     request.role or "",
                     "0" if request.role is None else "1",
@@ -410,8 +421,57 @@ class RedisSessionStore:
         infos = (_parse_info(row) for row in rows if row[0] is not None)
         return [info for info in infos if is_live(info, now)]
 
+    async def reserve_login(self, counters: Sequence[FailureCounter], now: float) -> float:
+        args = [self._prefix, _time(now), _time(BUSY_RETRY_SECONDS)]
+        for counter in counters:
+            args += [counter.key, str(counter.threshold), _time(now + counter.window)]
+        with _available():
+            reply: list[Any] = await self._run_hot(self._reserve_login, (), args)
+        if reply[0] != "ok":
+            return float(reply[1])
+        if self._ledger is None:
+            return 0.0
+        # Redis may have lost a lock-out the database remembers (a restart from an older
+        # snapshot, or empty): the reservation is undone and the lock-out put back.
+        keys = [counter.key for counter in counters]
+        locks = await self._ledger.locks(keys, now)
+        if not locks:
+            return 0.0
+        await self._settle(counters, now, reserved=True, failed=False, clear=())
+        with _available():
+            restore = [item for key, until in locks for item in (key, _time(until))]
+            await self._run_hot(self._restore_locks, (), [self._prefix, *restore])
+        return max(until for _, until in locks) - now
+
+    async def settle_login(
+        self,
+        counters: Sequence[FailureCounter],
+        now: float,
+        *,
+        failed: bool,
+        clear: Sequence[str] = (),
+    ) -> None:
+        await self._settle(counters, now, reserved=True, failed=failed, clear=clear)
+
     async def record_login_failure(self, counters: Sequence[FailureCounter], now: float) -> None:
-        args = [self._prefix, _time(now)]
+        await self._settle(counters, now, reserved=False, failed=True, clear=())
+
+    async def _settle(
+        self,
+        counters: Sequence[FailureCounter],
+        now: float,
+        *,
+        reserved: bool,
+        failed: bool,
+        clear: Sequence[str],
+    ) -> None:
+        args = [
+            self._prefix,
+            _time(now),
+            "1" if reserved else "0",
+            "1" if failed else "0",
+            str(len(counters)),
+        ]
         for counter in counters:
             args += [
                 counter.key,
@@ -420,7 +480,12 @@ class RedisSessionStore:
                 _time(now + counter.lockout),
             ]
         with _available():
-            await self._run_hot(self._record_failures, (), args)
+            reply: list[Any] = await self._run_hot(self._settle_login, (), [*args, *clear])
+        if self._ledger is not None:
+            locks = [(_text(reply[i]), float(reply[i + 1])) for i in range(0, len(reply), 2)]
+            await self._ledger.record_locks(locks, now)
+            for key in clear:
+                await self._ledger.clear(key)
 
     async def login_lockout(self, keys: Sequence[str], now: float) -> float:
         if not keys:
@@ -433,6 +498,8 @@ class RedisSessionStore:
     async def clear_login_failures(self, key: str) -> None:
         with _available():
             await self._command("DEL", self._key("lf:", key), self._key("lk:", key))
+        if self._ledger is not None:
+            await self._ledger.clear(key)
 
     async def get_epoch(self) -> str:
         with _available():
@@ -449,7 +516,7 @@ class RedisSessionStore:
         """Nothing to write: Redis counts every use in place."""
 
     async def sweep(self, now: float) -> int:
-        removed = 0
+        removed = 0 if self._ledger is None else await self._ledger.sweep(now)
         with _available():
             while True:
                 batch = int(await self._sweep(args=[self._prefix, _time(now), _SWEEP_BATCH]))
