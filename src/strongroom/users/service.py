@@ -15,7 +15,7 @@ from strongroom.db import now
 from strongroom.db.base import new_id
 from strongroom.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthorized
 from strongroom.http.context import RequestContext
-from strongroom.policy.rules import ADMIN
+from strongroom.policy.rules import ADMIN, administrative_reason
 from strongroom.services import Services
 from strongroom.users import repository as repo
 from strongroom.users.repository import UserRow
@@ -60,6 +60,11 @@ class UserService:
         username = check_username(data.username)
         role = settings.auth.default_role if registering or data.role is None else data.role
         self._check_role(role)
+        if registering and administrative_reason(self.services.runtime.role(role)) is not None:
+            # Settings stored before this rule existed (or changed concurrently): refuse.
+            raise Forbidden(
+                "registration is unavailable: the default role has administrative rights"
+            )
         password = data.password.get_secret_value()
         check_password(password, username, settings.security.password_min_length)
         email = check_email(data.email)
