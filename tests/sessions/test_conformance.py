@@ -263,7 +263,7 @@ async def test_finding_7_rotate_keeps_the_sessions_own_access_ttl(
     short = issue(t0 + 0.123456789, access_ttl=2.0)
     long = issue(t0, access_ttl=3600.0)
     await open_sessions(backend.store, short, long)
-    request, new_access, _ = renewal(short, t0 + 10.987654321)
+    request, _, _ = renewal(short, t0 + 10.987654321)
     renewed = await backend.other.rotate(request)
     assert renewed.session is not None
     assert renewed.session.access_expires_at == t0 + 10.987654321 + 2.0  # exactly

@@ -25,9 +25,7 @@ async def test_finding_1_reservations_hold_the_threshold_under_concurrency_on_tw
     backend: Backend, t0: float
 ) -> None:
     nodes = [backend.store, backend.other]
-    waits = await asyncio.gather(
-        *(reserve(nodes[i % 2], t0, ACCOUNT, CLIENT) for i in range(50))
-    )
+    waits = await asyncio.gather(*(reserve(nodes[i % 2], t0, ACCOUNT, CLIENT) for i in range(50)))
     assert Counter(waits) == {0.0: ACCOUNT.threshold, BUSY_RETRY_SECONDS: 45}
     # Every attempt in flight fails: the account locks at the fifth, for `lockout` seconds.
     for i in range(ACCOUNT.threshold):
