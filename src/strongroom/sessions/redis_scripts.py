@@ -377,7 +377,8 @@ return {'ok'}
 # then per counter: key, threshold, now + window, now + lockout; then the keys to forget.
 # A reserved attempt frees its slot; a failure counts (a new window when the last one ended);
 # reaching the threshold locks the key (until the later of its lock-outs) and resets the
-# counter. Answers the lock-outs it set as a flat list: key, locked until, ...
+# counter. Answers {the lock-outs it set as a flat list: key, locked until, ...; the keys to
+# forget that were locked}.
 SETTLE_LOGIN = """
 local prefix, now = ARGV[1], tonumber(ARGV[2])
 local reserved, failed = ARGV[3] == '1', ARGV[4] == '1'
@@ -410,10 +411,12 @@ for i = 6, last, 4 do
     end
   end
 end
+local unlocked = {}
 for i = last + 1, #ARGV do
-  redis.call('DEL', prefix .. 'lf:' .. ARGV[i], prefix .. 'lk:' .. ARGV[i])
+  redis.call('DEL', prefix .. 'lf:' .. ARGV[i])
+  if redis.call('DEL', prefix .. 'lk:' .. ARGV[i]) == 1 then unlocked[#unlocked + 1] = ARGV[i] end
 end
-return locks
+return {locks, unlocked}
 """
 
 # ARGV: prefix, then key, locked until, ...: lock-outs the database remembers and Redis lost.

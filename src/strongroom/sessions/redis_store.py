@@ -482,10 +482,13 @@ class RedisSessionStore:
         with _available():
             reply: list[Any] = await self._run_hot(self._settle_login, (), [*args, *clear])
         if self._ledger is not None:
-            locks = [(_text(reply[i]), float(reply[i + 1])) for i in range(0, len(reply), 2)]
+            set_, unlocked = reply
+            locks = [(_text(set_[i]), float(set_[i + 1])) for i in range(0, len(set_), 2)]
             await self._ledger.record_locks(locks, now)
-            for key in clear:
-                await self._ledger.clear(key)
+            # A key to forget can only be locked in the database if it was in Redis too (a
+            # login that succeeded found no lock-out in either when it reserved).
+            for key in unlocked:
+                await self._ledger.clear(_text(key))
 
     async def login_lockout(self, keys: Sequence[str], now: float) -> float:
         if not keys:
