@@ -1,12 +1,13 @@
 """The fast lane: the few routes on every client's hot path, served without FastAPI's router.
 
 Reading a secret by id, writing its next version, checking a token and encrypting with a
-transit key are what services do all day. FastAPI's routing, dependency resolution and response validation cost more than
-the work itself, so these four are dispatched here, in plain ASGI, before the router. Each
-handler calls exactly the functions its FastAPI route calls (same authentication, same
-service, same response body, same error rendering): the routes in `*/endpoints.py` stay the
-documented API and serve every request this lane does not take, including any request it
-cannot parse (it replays the body to them, so their error answers stay the only ones).
+transit key are what services do all day. FastAPI's routing, dependency resolution and
+response validation cost more than the work itself, so these four are dispatched here, in
+plain ASGI, before the router. Each handler calls exactly the functions its FastAPI route
+calls (same authentication, same service, same response body, same error rendering): the
+routes in `*/endpoints.py` stay the documented API and serve every request this lane does not
+take, including any request it cannot parse (it replays the body to them, so their error
+answers stay the only ones).
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from strongroom.http.errors import broken_connection, outage_error, render_error
 from strongroom.http.middleware import replay_body
 from strongroom.http.responses import JsonResponse
 from strongroom.modules.transit import operations as transit
+from strongroom.modules.transit.cache import watch_name as transit_watch
 from strongroom.modules.transit.schemas import EncryptRequest
 from strongroom.secrets import reading, service
 from strongroom.secrets.cache import secret_cache, watch_name
@@ -95,8 +97,9 @@ async def _transit_encrypt(
     services: Services, scope: Scope, ctx: RequestContext, name: str, body: bytes
 ) -> Response:
     request = EncryptRequest.model_validate_json(body)
-    principal = await authenticate(services, scope, ctx)
-    encrypted = await transit.encrypt(services, principal, name, request)
+    # The session check also reads the key name's watched value (modules/transit/cache.py).
+    principal = await authenticate(services, scope, ctx, watch=transit_watch(name))
+    encrypted = await transit.encrypt(services, principal, name, request, ctx.watched)
     return JsonResponse(encrypted.model_dump(exclude_none=True))
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from pydantic import BaseModel, ConfigDict, Field
 
 from strongroom.modules.service import ModuleAdminView, ModuleStatus
@@ -44,7 +46,7 @@ class ModulePolicyIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     available: bool | None = Field(None, description="Offer the module on this server.")
-    roles: list[str] | None = Field(
+    roles: list[Annotated[str, Field(max_length=64)]] | None = Field(
         None,
         max_length=64,
         description="Roles that may enable and use it (admins always may; role rules can "

@@ -3,7 +3,8 @@ operator's side (policies, purging a user's data)."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 
 from sqlalchemy.exc import IntegrityError
@@ -19,6 +20,7 @@ from strongroom.modules.errors import ModuleAlwaysEnabled
 from strongroom.modules.policy import ModulePolicy
 from strongroom.modules.totp import repository as totp_repo
 from strongroom.modules.transit import repository as transit_repo
+from strongroom.modules.transit.cache import changing_user as transit_changing_user
 from strongroom.services import Services
 from strongroom.system.registry import MODULES_PREFIX
 from strongroom.system.service import SettingsService
@@ -32,6 +34,23 @@ PURGERS: dict[str, Purger] = {
     TRANSIT: transit_repo.purge_user,
     TOTP: totp_repo.purge_user,
 }
+
+
+@asynccontextmanager
+async def _nothing_cached(_services: Services, _user_id: str) -> AsyncIterator[None]:
+    yield
+
+
+# Brackets a change of a module for one user, for the nodes' caches of its data.
+CHANGE_BRACKETS: dict[str, Callable[[Services, str], AbstractAsyncContextManager[None]]] = {
+    TRANSIT: transit_changing_user,
+}
+
+
+def _changing(
+    services: Services, module_id: str, user_id: str
+) -> AbstractAsyncContextManager[None]:
+    return CHANGE_BRACKETS.get(module_id, _nothing_cached)(services, user_id)
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,7 +102,10 @@ async def enable(services: Services, principal: Principal, module_id: str) -> Mo
     module = check_use(services, principal, module_id)
     if not module.always_enabled:
         try:
-            async with services.db.begin() as conn:
+            async with (
+                _changing(services, module.id, principal.user_id),
+                services.db.begin() as conn,
+            ):
                 await repo.enable(conn, principal.user_id, module.id, now())
         except IntegrityError:
             pass  # a concurrent enable of the same module won: enabled all the same
@@ -95,7 +117,7 @@ async def disable(services: Services, principal: Principal, module_id: str) -> M
     module = module_info(module_id)
     if module.always_enabled:
         raise ModuleAlwaysEnabled(f"{module.id!r} is the secrets API itself and is always enabled")
-    async with services.db.begin() as conn:
+    async with _changing(services, module.id, principal.user_id), services.db.begin() as conn:
         await repo.disable(conn, principal.user_id, module.id)
     return await status_of(services, principal, module.id)
 
@@ -170,10 +192,11 @@ async def purge(services: Services, module_id: str, username: str) -> int:
             f"{module.id!r} holds secrets: delete them through the secrets API"
         )
     name = normalise_username(username)
-    async with services.db.begin() as conn:
+    async with services.db.connect() as conn:
         user = await users_repo.get_by_username(conn, name)
-        if user is None:
-            raise NotFound(f"no user {name!r}")
+    if user is None:
+        raise NotFound(f"no user {name!r}")
+    async with _changing(services, module.id, user.id), services.db.begin() as conn:
         deleted = await purger(conn, user.id)
         await repo.disable(conn, user.id, module.id)
     return deleted

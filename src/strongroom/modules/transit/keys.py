@@ -23,6 +23,7 @@ from strongroom.modules.errors import InvalidCiphertext, KeyNotFound, ModuleInte
 from strongroom.modules.repository import hot_enablements
 from strongroom.modules.stored import transit_binding
 from strongroom.modules.transit import repository as repo
+from strongroom.modules.transit.cache import key_cache
 from strongroom.modules.transit.repository import KeyRow, VersionRow
 from strongroom.services import Services
 
@@ -98,12 +99,22 @@ def material_cache(services: Services) -> MaterialCache:
 
 
 async def use_version(
-    services: Services, principal: Principal, name: str, version: int | None = None
+    services: Services,
+    principal: Principal,
+    name: str,
+    version: int | None = None,
+    watched: str | None = None,
 ) -> UsableVersion:
     """A version of the caller's key `name` (None: the latest), for use. 403 when the caller
     has not enabled transit, 404 for an unknown key, `InvalidCiphertext` for an unknown version
-    (it can only come from a ciphertext or signature)."""
-    row = await repo.hot_transit(services.db).for_use(principal.user_id, name, version)
+    (it can only come from a ciphertext or signature). `watched`: the value of the key name's
+    watch that the session check read (transit/cache.py), if it did."""
+    cache = key_cache(services)
+    row = cache.get(principal.user_id, name, watched) if version is None else None
+    if row is None:
+        row = await repo.hot_transit(services.db).for_use(principal.user_id, name, version)
+        if row is not None and version is None:
+            cache.put(principal.user_id, name, watched, row)
     if row is None or not row.enabled:
         raise await _why_missing(services, principal, name, row)
     primitive = await material_cache(services).primitive(services, row)

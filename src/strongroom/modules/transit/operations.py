@@ -105,10 +105,15 @@ def _failed(exc: StrongroomError) -> ItemResult:
 
 
 async def encrypt(
-    services: Services, principal: Principal, name: str, body: EncryptRequest
+    services: Services,
+    principal: Principal,
+    name: str,
+    body: EncryptRequest,
+    watched: str | None = None,
 ) -> EncryptResponse:
+    """`watched`: the key name's watched value, read by the session check (the fast lane)."""
     _allowed(services, principal, name)
-    usable = await use_version(services, principal, name)
+    usable = await use_version(services, principal, name, watched=watched)
     _cipher(usable)
     if body.batch_input is None:
         sealed = _seal(usable, _b64(body.plaintext, "plaintext"), _b64(body.context, "context"))

@@ -118,6 +118,11 @@ async def list_keys(
     return [_key(row) for row in await conn.execute(query.limit(limit))]
 
 
+async def key_names(conn: AsyncConnection, user_id: str) -> list[str]:
+    query = select(keys.c.name).where(keys.c.user_id == user_id)
+    return [str(name) for name in (await conn.execute(query)).scalars()]
+
+
 async def version_times(conn: AsyncConnection, key_id: str) -> list[tuple[int, float]]:
     query = (
         select(versions.c.version, versions.c.created_at)

@@ -22,6 +22,7 @@ from strongroom.modules.catalog import TRANSIT
 from strongroom.modules.errors import KeyExists, KeyNotFound, UnsupportedOperation
 from strongroom.modules.stored import transit_binding
 from strongroom.modules.transit import repository as repo
+from strongroom.modules.transit.cache import changing
 from strongroom.modules.transit.keys import unwrap_material
 from strongroom.modules.transit.repository import KeyRow
 from strongroom.modules.transit.schemas import KEY_NAME_PATTERN, ExportType, KeyConfig, KeyCreate
@@ -57,7 +58,7 @@ async def create_key(services: Services, principal: Principal, body: KeyCreate) 
     key = KeyRow(new_id(), body.name, body.type, body.exportable, False, 1, 1, stamp, stamp)
     blob = services.barrier.encrypt(new_key_material(body.type), transit_binding(key.id, 1))
     try:
-        async with services.db.begin() as conn:
+        async with changing(services, [body.name]), services.db.begin() as conn:
             if await repo.get_key(conn, principal.user_id, body.name) is not None:
                 raise KeyExists(f"you already have a transit key named {body.name!r}")
             await repo.insert_key(conn, key, principal.user_id, blob)
@@ -85,7 +86,7 @@ async def rotate(services: Services, principal: Principal, name: str) -> KeyRow:
     (down to min_decryption_version)."""
     key = await _owned(services, principal, name)
     stamp = now()
-    async with services.db.begin() as conn:
+    async with changing(services, [key.name]), services.db.begin() as conn:
         version = await repo.next_version(conn, key.id, stamp)
         if version is None:
             raise KeyNotFound("no transit key of that name")
@@ -115,7 +116,7 @@ async def configure(services: Services, principal: Principal, name: str, body: K
     if body.deletion_allowed is not None:
         values["deletion_allowed"] = body.deletion_allowed
     if values:
-        async with services.db.begin() as conn:
+        async with changing(services, [key.name]), services.db.begin() as conn:
             await repo.update_key(conn, key.id, updated_at=now(), **values)
     return await _owned(services, principal, name)
 
@@ -129,7 +130,7 @@ async def delete_key(services: Services, principal: Principal, name: str) -> Non
             "deletion is not allowed for this key; set deletion_allowed in its config first",
             code="deletion_not_allowed",
         )
-    async with services.db.begin() as conn:
+    async with changing(services, [key.name]), services.db.begin() as conn:
         await repo.delete_key(conn, key.id)
 
 
