@@ -141,7 +141,9 @@ def raw_json(data: Any) -> Any:
 
 
 def copy_docs(target: type, source: type) -> None:
-    """The async group's methods carry the docstrings of the sync group's."""
+    """The async group and its methods carry the docstrings of the sync group's."""
+    if not target.__doc__:
+        target.__doc__ = f"{source.__doc__} (async: the methods of `{source.__name__}`, awaited)"
     for name, member in vars(source).items():
         if callable(member) and not name.startswith("_"):
             mine = vars(target).get(name)

@@ -15,6 +15,8 @@
     │   ├── AccessDenied         403 access_denied (GitHub did not authorize)
     │   └── ModuleNotEnabled     403 module_not_enabled / module_unavailable
     ├── NotFound                 404 not_found
+    ├── MethodNotAllowed         405 method_not_allowed
+    ├── NotAcceptable            406 not_acceptable
     ├── Conflict                 409 conflict
     │   ├── PathTaken, CasMismatch, NotDeleted, RoleExists, RoleInUse, BuiltinRole,
     │   └── AuditDatabaseDisabled
@@ -131,6 +133,14 @@ class NotFound(StrongroomError):
     status, code = 404, "not_found"
 
 
+class MethodNotAllowed(StrongroomError):
+    status, code = 405, "method_not_allowed"
+
+
+class NotAcceptable(StrongroomError):
+    status, code = 406, "not_acceptable"
+
+
 class Conflict(StrongroomError):
     status, code = 409, "conflict"
 
@@ -232,6 +242,8 @@ _BY_STATUS: dict[int, type[StrongroomError]] = {
     401: Unauthorized,
     403: Forbidden,
     404: NotFound,
+    405: MethodNotAllowed,
+    406: NotAcceptable,
     409: Conflict,
     413: PayloadTooLarge,
     415: UnsupportedMediaType,
@@ -259,6 +271,8 @@ BY_CODE: dict[str, type[StrongroomError]] = {
         AccessDenied,
         ModuleNotEnabled,
         NotFound,
+        MethodNotAllowed,
+        NotAcceptable,
         Conflict,
         PathTaken,
         CasMismatch,

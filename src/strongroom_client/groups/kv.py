@@ -14,7 +14,7 @@ from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from strongroom_client._core import Call, copy_docs, route, secret_path, segment
-from strongroom_client.errors import Conflict, NotFound, PathTaken
+from strongroom_client.errors import Conflict, Forbidden, NotFound, PathTaken, StrongroomError
 from strongroom_client.models import (
     Page,
     Secret,
@@ -131,11 +131,21 @@ def info_of(secret: Secret) -> SecretInfo:
     )
 
 
-def not_known(path: str) -> NotFound:
-    return NotFound(
-        f"no secret at {path!r} known to this client; pass the secret's id (delete returns it)",
-        status=404,
-    )
+def fallback_id(path: str, deleted: dict[str, str], exc: StrongroomError) -> str:
+    """No live secret at `path` for this caller: a secret this client deleted there, or
+    `path` itself if it is an id; else the lookup's own error."""
+    known = deleted.get(path.strip("/"))
+    if known is not None:
+        return known
+    if _UUID.fullmatch(path):
+        return path
+    if isinstance(exc, NotFound):
+        raise NotFound(
+            f"no live secret at {path!r}, and none this client deleted there (a deleted "
+            "secret is found by its id: delete returns it)",
+            status=404,
+        ) from None
+    raise exc
 
 
 def no_max_reads() -> ValueError:
@@ -297,13 +307,8 @@ class KV:
     def _id_of(self, path: str) -> str:
         try:
             return self.resolve(path).id
-        except NotFound:
-            known = self.deleted.get(path.strip("/"))
-            if known is not None:
-                return known
-            if _UUID.fullmatch(path):
-                return path
-            raise not_known(path) from None
+        except (NotFound, Forbidden) as exc:
+            return fallback_id(path, self.deleted, exc)
 
 
 class AsyncKV:
@@ -437,13 +442,8 @@ class AsyncKV:
     async def _id_of(self, path: str) -> str:
         try:
             return (await self.resolve(path)).id
-        except NotFound:
-            known = self.deleted.get(path.strip("/"))
-            if known is not None:
-                return known
-            if _UUID.fullmatch(path):
-                return path
-            raise not_known(path) from None
+        except (NotFound, Forbidden) as exc:
+            return fallback_id(path, self.deleted, exc)
 
 
 copy_docs(AsyncKV, KV)
