@@ -66,9 +66,9 @@ def expected(methods: set[str], server: ServerProcess) -> tuple[set[str], set[st
     for method in methods:
         for pattern, route in PENDING_ROUTES.items():
             group, _, name = pattern.partition(".")
-            if method.startswith(group + ".") and name in ("*", method.split(".")[1]):
-                if route not in routes:
-                    pending.add(method)
+            matches = method.startswith(group + ".") and name in ("*", method.split(".")[1])
+            if matches and route not in routes:
+                pending.add(method)
     return methods - pending - set(ELSEWHERE), pending
 
 

@@ -36,12 +36,16 @@ def format_option(function: Callable[..., Any]) -> Callable[..., Any]:
         "fmt",
         type=click.Choice(FORMATS),
         default=None,
-        help="Output format [default: table on a terminal, json otherwise].",
+        help="Output format [env STRONGROOM_FORMAT; default: table on a terminal, json otherwise].",
     )(function)
 
 
 def chosen(fmt: str | None) -> str:
-    if fmt:
+    """The format asked for, else STRONGROOM_FORMAT, else table on a terminal and json not."""
+    import os
+
+    fmt = fmt or os.environ.get("STRONGROOM_FORMAT", "").lower() or None
+    if fmt in FORMATS:
         return fmt
     return "table" if sys.stdout.isatty() else "json"
 
@@ -111,15 +115,18 @@ def draw(sections: list[Section]) -> None:
     from rich.table import Table as RichTable
     from rich.text import Text
 
-    console = Console(width=None if sys.stdout.isatty() else 200, highlight=False)
-    for index, section in enumerate(sections):
-        if index:
-            console.print()
-        if section.title:
-            console.print(Text(f"== {section.title} ==", style="bold"))
-        table = RichTable(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
-        for column in section.columns:
-            table.add_column(column, overflow="fold")
-        for row in section.rows:
-            table.add_row(*(Text(cell(v)) for v in row))
-        console.print(table)
+    terminal = sys.stdout.isatty()
+    console = Console(width=None if terminal else 200, highlight=False, force_terminal=terminal)
+    with console.capture() as captured:
+        for index, section in enumerate(sections):
+            if index:
+                console.print()
+            if section.title:
+                console.print(Text(f"== {section.title} ==", style="bold"))
+            table = RichTable(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
+            for column in section.columns:
+                table.add_column(column, overflow="fold")
+            for row in section.rows:
+                table.add_row(*(Text(cell(v)) for v in row))
+            console.print(table)
+    write("".join(line.rstrip() + "\n" for line in captured.get().splitlines()))

@@ -15,6 +15,14 @@ from strongroom_client.models import as_dict
 pass_connection = click.make_pass_decorator(Connection)
 
 
+def shown(path: object) -> str:
+    """A path under the home directory as `~/...`."""
+    import os
+
+    text, home = str(path), os.path.expanduser("~")
+    return "~" + text[len(home) :] if home != "~" and text.startswith(home + os.sep) else text
+
+
 def read_secret_stdin(what: str) -> str:
     """A password or token from stdin: the first line, without its line ending."""
     line = sys.stdin.readline()
@@ -81,7 +89,7 @@ def login(
         return
     write(
         f"Logged in to {conn.target.address} as {me.username} (role {me.role}).\n"
-        f"Token cached in {conn.store.path}\n"
+        f"Token cached in {shown(conn.store.path)}\n"
     )
 
 
