@@ -103,7 +103,7 @@ def table(cli: dict[str, Any] | None) -> list[str]:
     return [
         "",
         f"Command-line start-up: wall time of one read, median of {cli['runs']} runs each "
-        "(alternated), each CLI against its own server (target: strongroom ≤ 1.5× OpenBao)",
+        "(alternated), each CLI against its own server (target: strongroom at most 1.5x OpenBao)",
         "",
         "| command | median ms | fastest ms | ÷ OpenBao |",
         "|---|---:|---:|---:|",

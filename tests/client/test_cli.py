@@ -51,7 +51,7 @@ class Cli:
 
     def shell(self, command: str) -> subprocess.CompletedProcess[bytes]:
         return subprocess.run(
-            ["bash", "-c", command], capture_output=True, env=self.env, timeout=60
+            ["bash", "-c", command], capture_output=True, env=self.env, timeout=60, cwd=self.home
         )
 
 
@@ -59,6 +59,7 @@ class Cli:
 def cli(server: ServerProcess, tmp_path: Path) -> Cli:
     """A user of the command line, logged in as a fresh user of the `user` role."""
     run = Cli(server, tmp_path / "home")
+    run.home.mkdir()
     name = unique("cli")
     login = run("login", "-u", "admin", "--password-stdin", stdin=admin_password(server.data_dir))
     assert login.returncode == 0, login.stderr
