@@ -1,6 +1,7 @@
 """Acceptance 1 of issue 19: the README's command-line walk-through, run against a real TLS
 server in a temporary HOME, each command's output and exit status compared with the README
-(ids, times and the port aside); the token file is 0600 and gone after logout."""
+(ids, times and the port aside); the token file is 0600 and gone after logout. The README's
+Python example runs after it and prints what the README shows."""
 
 from __future__ import annotations
 
@@ -9,7 +10,15 @@ from pathlib import Path
 
 import pytest
 
-from tests.client.walkthrough import README, environment, normalised, run, steps
+from tests.client.walkthrough import (
+    README,
+    environment,
+    normalised,
+    run,
+    run_python,
+    sdk_example,
+    steps,
+)
 from tests.support import ServerProcess
 
 
@@ -32,5 +41,8 @@ def test_readme_walkthrough(tmp_path: Path) -> None:
                 assert "sra_" not in got and "srr_" not in got
             if step.command == "strongroom logout":
                 assert list(cache.glob("token-*.json")) == []
+        # Then the README's Python example, as alice, beside the same data directory.
+        code, output = sdk_example(README.read_text())
+        assert normalised(run_python(code, tmp_path, env)) == normalised(output)
     finally:
         node.stop()

@@ -17,6 +17,8 @@ from pathlib import Path
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 START, END = "<!-- cli-walkthrough:start -->", "<!-- cli-walkthrough:end -->"
+SDK_START, SDK_END = "<!-- sdk-example:start -->", "<!-- sdk-example:end -->"
+OUTPUT = "Its output:"
 # What differs from run to run: ids, times, the port, the token file's name.
 VARIABLE = [
     (re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"), "<id>"),
@@ -78,6 +80,26 @@ def run(step: Step, cwd: Path, env: dict[str, str]) -> str:
     return done.stdout.decode()
 
 
+def sdk_example(readme: str) -> tuple[str, str]:
+    """The Python example of the README and the output shown for it."""
+    block = readme.split(SDK_START, 1)[1].split(SDK_END, 1)[0]
+    code = block.split("```python\n", 1)[1].split("```", 1)[0]
+    output = block.split(OUTPUT, 1)[1].split("```\n", 1)[1].rsplit("```", 1)[0]
+    return code, output
+
+
+def run_python(code: str, cwd: Path, env: dict[str, str]) -> str:
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=cwd,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        timeout=60,
+    )
+    return done.stdout.decode()
+
+
 def update_readme() -> None:
     from tests.support import ServerProcess
 
@@ -94,12 +116,18 @@ def update_readme() -> None:
             shown = []
             for step in steps(readme):
                 shown.append(f"$ {step.command}\n{run(step, base, env)}")
+            code, _ = sdk_example(readme)
+            printed = run_python(code, base, env)
         finally:
             node.stop()
     block = "```\n" + "\n".join(shown).rstrip("\n") + "\n```\n"
     head, rest = readme.split(START, 1)
     _, tail = rest.split(END, 1)
-    README.write_text(f"{head}{START}\n{block}{END}{tail}")
+    readme = f"{head}{START}\n{block}{END}{tail}"
+    head, rest = readme.split(SDK_START, 1)
+    body, tail = rest.split(SDK_END, 1)
+    body = body.split(OUTPUT, 1)[0] + OUTPUT + "\n\n```\n" + printed + "```\n"
+    README.write_text(f"{head}{SDK_START}{body}{SDK_END}{tail}")
 
 
 def _port_free(port: int) -> bool:
