@@ -55,18 +55,34 @@ class Cli:
         )
 
 
+@pytest.fixture(scope="module")
+def cli_user(server: ServerProcess) -> str:
+    """One user of the `user` role for the tests of this module (each works under its own
+    paths below `users/<name>/`)."""
+    from strongroom_client import Client
+
+    name = unique("cli")
+    with Client(server.url, str(server.data_dir / "ca.pem"), token="-") as admin:
+        admin.login("admin", admin_password(server.data_dir))
+        admin.users.create(name, PASSWORD, role="user")
+    return name
+
+
 @pytest.fixture
-def cli(server: ServerProcess, tmp_path: Path) -> Cli:
-    """A user of the command line, logged in as a fresh user of the `user` role."""
+def cli(
+    server: ServerProcess, cli_user: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Cli:
+    """A user of the command line, logged in (its token cache written as `login` writes it)."""
+    from strongroom_client import Client, FileTokenStore
+
     run = Cli(server, tmp_path / "home")
     run.home.mkdir()
-    name = unique("cli")
-    login = run("login", "-u", "admin", "--password-stdin", stdin=admin_password(server.data_dir))
-    assert login.returncode == 0, login.stderr
-    made = run("user", "create", name, "--role", "user", "--password-stdin", stdin=PASSWORD + "\n")
-    assert made.returncode == 0, made.stderr
-    assert run("login", "-u", name, "--password-stdin", stdin=PASSWORD + "\n").returncode == 0
-    run.name = name
+    run.name = cli_user
+    monkeypatch.setenv("HOME", str(run.home))
+    monkeypatch.delenv("XDG_CONFIG_HOME", raising=False)
+    with Client(server.url, str(server.data_dir / "ca.pem"), token="-") as client:
+        tokens = client.login(cli_user, PASSWORD)
+    FileTokenStore(server.url).save(tokens, cli_user)
     return run
 
 
@@ -95,14 +111,14 @@ def test_string_values_from_file_and_stdin_round_trip(cli: Cli, tmp_path: Path) 
 
 
 def test_formats_of_a_read(cli: Cli) -> None:
-    path = f"users/{cli.name}/f"
+    path = f"users/{cli.name}/formats/f"
     cli("kv", "put", path, "user=app", "--metadata", "env=ci")
     piped = cli("kv", "get", path)  # not a terminal: json
     assert json.loads(piped.stdout)["value"] == {"user": "app"}
     assert b"value:\n  user: app\n" in cli("kv", "get", path, "-f", "yaml").stdout
     table = cli("kv", "get", path, "-f", "table").stdout.decode()
     assert "== Data ==" in table and "user" in table and "env=ci" in table
-    listed = cli("kv", "list", f"users/{cli.name}/", "-f", "value")
+    listed = cli("kv", "list", f"users/{cli.name}/formats/", "-f", "value")
     assert listed.stdout.decode().splitlines() == [path]
 
 
