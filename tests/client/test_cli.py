@@ -231,6 +231,8 @@ def test_node_commands_still_dispatch(cli: Cli) -> None:
     assert helped.returncode == 0 and b"--data-dir" in helped.stdout
     listed = cli("--help").stdout
     assert b"kv" in listed and b"server" in listed and b"migrate" in listed
+    bare = cli("kv")
+    assert (bare.returncode, bare.stderr) == (2, b"") and b"Commands:" in bare.stdout
 
 
 def test_completion_scripts(cli: Cli) -> None:

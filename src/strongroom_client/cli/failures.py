@@ -35,6 +35,9 @@ def run(command: click.Command, args: list[str]) -> int:
     except click.Abort:
         sys.stderr.write("\n")
         return 130
+    except click.exceptions.NoArgsIsHelpError as exc:
+        sys.stdout.write(exc.format_message() + "\n")  # a bare group: its help
+        return USAGE
     except click.UsageError as exc:
         hint = f" (see '{exc.ctx.command_path} --help')" if exc.ctx is not None else ""
         say(f"{exc.format_message()}{hint}")
