@@ -6,20 +6,26 @@
     │   ├── InvalidCursor        400 invalid_cursor
     │   ├── InvalidKey           400 invalid_key (unseal / rekey share or key refused)
     │   ├── AlreadyInitialised   400 already_initialised
-    │   └── InvalidRequest       400 invalid_request (token endpoints, RFC 6749)
+    │   ├── InvalidRequest       400 invalid_request (token endpoints, RFC 6749)
+    │   └── InvalidCiphertext, InvalidSignature, VersionTooOld, UnsupportedOperation (transit)
     ├── Unauthorized             401 unauthorized
     │   ├── InvalidToken         401 invalid_token: the access token is invalid, expired, revoked
     │   └── InvalidGrant         invalid_grant: bad credentials, or a dead refresh token
     ├── Forbidden                403 forbidden
     │   ├── HttpsRequired        403 https_required
     │   ├── AccessDenied         403 access_denied (GitHub did not authorize)
-    │   └── ModuleNotEnabled     403 module_not_enabled / module_unavailable
+    │   ├── ModuleNotEnabled     403 module_not_enabled / module_unavailable
+    │   ├── ModuleNotAllowed     403 module_not_allowed (the caller's role)
+    │   ├── KeyNotExportable     403 key_not_exportable
+    │   └── RegistrationClosed   403 registration_closed
     ├── NotFound                 404 not_found
+    │   └── ModuleNotFound, KeyNotFound
     ├── MethodNotAllowed         405 method_not_allowed
     ├── NotAcceptable            406 not_acceptable
     ├── Conflict                 409 conflict
     │   ├── PathTaken, CasMismatch, NotDeleted, RoleExists, RoleInUse, BuiltinRole,
-    │   └── AuditDatabaseDisabled
+    │   ├── AuditDatabaseDisabled, KeyExists, DeletionNotAllowed
+    │   └── ModuleAlwaysEnabled  409 module_always_enabled (kv)
     ├── PayloadTooLarge          413 payload_too_large
     │   └── ValueTooLarge        413 value_too_large
     ├── UnsupportedMediaType     415 unsupported_media_type
@@ -129,8 +135,28 @@ class ModuleNotEnabled(Forbidden):
     code = "module_not_enabled"
 
 
+class ModuleNotAllowed(Forbidden):
+    code = "module_not_allowed"
+
+
+class KeyNotExportable(Forbidden):
+    code = "key_not_exportable"
+
+
+class RegistrationClosed(Forbidden):
+    code = "registration_closed"
+
+
 class NotFound(StrongroomError):
     status, code = 404, "not_found"
+
+
+class ModuleNotFound(NotFound):
+    code = "module_not_found"
+
+
+class KeyNotFound(NotFound):
+    code = "key_not_found"
 
 
 class MethodNotAllowed(StrongroomError):
@@ -237,6 +263,36 @@ class IntegrityError(Unavailable):
     code = "integrity_error"
 
 
+class InvalidCiphertext(BadRequest):
+    """Altered, of another key or context, or of an unknown version: the server says no more."""
+
+    code = "invalid_ciphertext"
+
+
+class InvalidSignature(BadRequest):
+    code = "invalid_signature"
+
+
+class VersionTooOld(BadRequest):
+    code = "version_too_old"
+
+
+class UnsupportedOperation(BadRequest):
+    code = "unsupported_operation"
+
+
+class KeyExists(Conflict):
+    code = "key_exists"
+
+
+class DeletionNotAllowed(Conflict):
+    code = "deletion_not_allowed"
+
+
+class ModuleAlwaysEnabled(Conflict):
+    code = "module_always_enabled"
+
+
 _BY_STATUS: dict[int, type[StrongroomError]] = {
     400: BadRequest,
     401: Unauthorized,
@@ -296,6 +352,18 @@ BY_CODE: dict[str, type[StrongroomError]] = {
         HashingUnavailable,
         GithubUnavailable,
         IntegrityError,
+        ModuleNotAllowed,
+        KeyNotExportable,
+        RegistrationClosed,
+        ModuleNotFound,
+        KeyNotFound,
+        InvalidCiphertext,
+        InvalidSignature,
+        VersionTooOld,
+        UnsupportedOperation,
+        KeyExists,
+        DeletionNotAllowed,
+        ModuleAlwaysEnabled,
     )
 }
 BY_CODE["module_unavailable"] = ModuleNotEnabled

@@ -1,12 +1,13 @@
 """The SDK against a real TLS server: every public method, sync and async.
 
-Methods whose server routes are not on this branch yet (issue 18's modules, issue 21's
-init / seal-status / rekey, the lock-out's unlock) run when the server has the route; until
-then they are listed in PENDING, and the test says so."""
+Methods whose server routes are not on this branch yet (issue 21's init / seal-status /
+rekey, the lock-out's unlock) run when the server has the route; until then they are listed
+in PENDING, and the test says so."""
 
 from __future__ import annotations
 
 import asyncio
+import base64
 from pathlib import Path
 from typing import Any
 
@@ -18,8 +19,10 @@ from strongroom_client import (
     CasMismatch,
     Client,
     Forbidden,
+    InvalidCiphertext,
     InvalidGrant,
     InvalidToken,
+    KeyNotExportable,
     NotDeleted,
     NotFound,
     PathTaken,
@@ -35,9 +38,6 @@ PASSWORD = "correct horse battery staple"
 OTHER_PASSWORD = "another horse battery staple"
 # Routes of other issues, and where they are exercised once the server has them.
 PENDING_ROUTES = {
-    "modules.*": "/api/v1/modules/",
-    "transit.*": "/api/v1/modules/",
-    "totp.*": "/api/v1/modules/",
     "sys.init": "/api/v1/sys/init",
     "sys.seal_status": "/api/v1/sys/seal-status",
     "sys.rekey_init": "/api/v1/sys/rekey/init",
@@ -167,6 +167,7 @@ def walk(admin: Client, user: Client, name: str, ca: str, url: str) -> None:
     assert len(admin.audit.hash("some token")) == 64
     # keys
     assert admin.sys.rotate() >= 2
+    modules_walk(admin, user, name)
     # logout, revoke
     assert user.revoke("srr_not-a-token")
     assert user.logout()
@@ -239,12 +240,92 @@ async def awalk(admin: AsyncClient, user: AsyncClient, name: str, ca: str, url: 
     assert await admin.audit.list(limit=2)
     assert len(await admin.audit.hash("x")) == 64
     assert await admin.sys.rotate() >= 2
+    await amodules_walk(admin, user, name)
     assert await user.revoke("sra_not-a-token")
     assert await user.logout()
     with pytest.raises(InvalidToken):
         await user.users.me()
     assert (await admin.users.disable(name)).ok and (await admin.users.enable(name)).ok
     assert (await admin.users.delete(name)).ok
+
+
+def modules_walk(admin: Client, user: Client, name: str) -> None:
+    """The module library, transit and TOTP (issue 18)."""
+    assert {m.id for m in user.modules.list()} == {"kv", "transit", "totp"}
+    assert user.modules.enable("transit")["enabled"] is True
+    assert user.modules.enable("totp")["enabled"] is True
+    assert {m.id: m.available for m in admin.modules.catalog()}["transit"] is True
+    assert admin.modules.configure("totp", available=True, roles=["admin", "user"])["available"]
+    transit = user.modules.transit
+    assert transit.create_key("k")["latest_version"] == 1
+    assert [k["name"] for k in transit.keys()["items"]] == ["k"]
+    assert transit.key("k")["type"] == "aes256-gcm"
+    sealed = transit.encrypt("k", b"secret bytes", context=b"ctx")
+    assert transit.decrypt("k", sealed, context=b"ctx") == b"secret bytes"
+    [item] = transit.encrypt_batch("k", [{"plaintext": "aGk="}])
+    assert transit.decrypt("k", item["ciphertext"]) == b"hi"
+    with pytest.raises(InvalidCiphertext):
+        transit.decrypt("k", sealed)
+    assert transit.rotate("k")["latest_version"] == 2
+    rewrapped = transit.rewrap("k", transit.encrypt("k", b"x"))
+    assert rewrapped.startswith("strongroom:v2:")
+    assert transit.configure("k", min_decryption_version=2)["min_decryption_version"] == 2
+    wrapped = transit.datakey("k", return_plaintext=True)
+    assert transit.decrypt("k", wrapped["ciphertext"]) == base64.b64decode(wrapped["plaintext"])
+    transit.create_key("s", "ed25519")
+    assert transit.verify("s", b"data", transit.sign("s", b"data"))
+    assert transit.export("s")["1"].startswith("-----BEGIN PUBLIC KEY-----")
+    with pytest.raises(KeyNotExportable):
+        transit.export("s", "signing-key")
+    assert transit.configure("s", deletion_allowed=True)["deletion_allowed"]
+    assert transit.delete_key("s")["deleted"]
+    totp = user.modules.totp
+    created = totp.create_key("t", issuer="Acme", account_name=name)
+    assert created["url"].startswith("otpauth://totp/Acme:")
+    totp.import_key("i", "otpauth://totp/GitHub:me?secret=JBSWY3DPEHPK3PXP&issuer=GitHub")
+    assert [k["name"] for k in totp.keys()["items"]] == ["i", "t"]
+    assert totp.key("i")["issuer"] == "GitHub"
+    code = totp.code("i")
+    assert totp.validate("i", code) is True
+    assert totp.validate("i", code) is False
+    assert totp.delete_key("i")["deleted"]
+    assert user.modules.disable("totp")["enabled"] is False
+    assert admin.modules.purge("transit", name)["keys_deleted"] == 1
+
+
+async def amodules_walk(admin: AsyncClient, user: AsyncClient, name: str) -> None:
+    """The same walk through the async client."""
+    assert {m.id for m in await user.modules.list()} == {"kv", "transit", "totp"}
+    assert (await user.modules.enable("transit"))["enabled"] is True
+    await user.modules.enable("totp")
+    assert {m.id for m in await admin.modules.catalog()} == {"kv", "transit", "totp"}
+    await admin.modules.configure("totp", available=True)
+    transit = user.modules.transit
+    await transit.create_key("k")
+    assert [k["name"] for k in (await transit.keys())["items"]] == ["k"]
+    assert (await transit.key("k"))["latest_version"] == 1
+    sealed = await transit.encrypt("k", b"secret bytes")
+    assert await transit.decrypt("k", sealed) == b"secret bytes"
+    [item] = await transit.encrypt_batch("k", [{"plaintext": "aGk="}])
+    assert await transit.decrypt("k", item["ciphertext"]) == b"hi"
+    await transit.rotate("k")
+    assert (await transit.rewrap("k", sealed)).startswith("strongroom:v2:")
+    await transit.configure("k", deletion_allowed=True)
+    wrapped = await transit.datakey("k")
+    assert "plaintext" not in wrapped
+    await transit.create_key("s", "ecdsa-p256")
+    assert await transit.verify("s", b"d", await transit.sign("s", b"d"))
+    assert "1" in await transit.export("s")
+    assert (await transit.delete_key("k"))["deleted"]
+    totp = user.modules.totp
+    assert (await totp.create_key("t", issuer="Acme", account_name=name))["barcode"]
+    await totp.import_key("i", "otpauth://totp/GitHub:me?secret=JBSWY3DPEHPK3PXP&issuer=GitHub")
+    assert len((await totp.keys())["items"]) == 2
+    assert (await totp.key("t"))["generated"] is True
+    assert await totp.validate("i", await totp.code("i")) is True
+    assert (await totp.delete_key("t"))["deleted"]
+    await user.modules.disable("totp")
+    assert (await admin.modules.purge("transit", name))["keys_deleted"] == 1
 
 
 def test_every_sync_method(

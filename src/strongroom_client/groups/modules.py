@@ -51,6 +51,14 @@ def post(path: str, body: Any) -> Call[Any]:
     return Call("POST", path, raw_json, json=body)
 
 
+def delete(path: str) -> Call[Any]:
+    return Call("DELETE", path, raw_json)
+
+
+def purge_call(module_id: str, username: str) -> Call[Any]:
+    return post(f"/sys/modules/{segment(module_id)}/purge", {"username": username})
+
+
 def get(path: str) -> Call[Any]:
     return Call("GET", path, raw_json)
 
@@ -128,6 +136,24 @@ class Transit:
         """A fresh data key, wrapped by the named key (plaintext only if asked)."""
         return self._c.call(post(f"{TRANSIT}/datakey/{segment(name)}", options))
 
+    @route("POST", "/modules/transit/keys/{name}/config")
+    def configure(self, name: str, **options: Any) -> Any:
+        """Set `min_decryption_version`, `exportable` (false to true only) or
+        `deletion_allowed`."""
+        return self._c.call(post(f"{TRANSIT}/keys/{segment(name)}/config", options))
+
+    @route("DELETE", "/modules/transit/keys/{name}")
+    def delete_key(self, name: str) -> Any:
+        """Delete a key and its versions (needs `deletion_allowed`)."""
+        return self._c.call(delete(f"{TRANSIT}/keys/{segment(name)}"))
+
+    @route("GET", "/modules/transit/export/{export_type}/{name}")
+    def export(self, name: str, export_type: str = "public-key") -> dict[str, str]:
+        """A key's versions in portable form, by version: `public-key` (PEM) of a signing key;
+        `encryption-key` or `signing-key` of an exportable key."""
+        answer = self._c.call(get(f"{TRANSIT}/export/{segment(export_type)}/{segment(name)}"))
+        return dict(answer["keys"])
+
 
 class Totp:
     """One-time passwords (RFC 6238): keys the server generates or imports."""
@@ -156,6 +182,21 @@ class Totp:
         """Whether `code` is valid now (each code validates at most once)."""
         body = {"code": code}
         return bool(self._c.call(post(f"{TOTP}/validate/{segment(name)}", body))["valid"])
+
+    @route("GET", "/modules/totp/keys")
+    def keys(self) -> Any:
+        """Your TOTP keys (no seeds)."""
+        return self._c.call(get(f"{TOTP}/keys"))
+
+    @route("GET", "/modules/totp/keys/{name}")
+    def key(self, name: str) -> Any:
+        """One TOTP key (no seed)."""
+        return self._c.call(get(f"{TOTP}/keys/{segment(name)}"))
+
+    @route("DELETE", "/modules/totp/keys/{name}")
+    def delete_key(self, name: str) -> Any:
+        """Delete a TOTP key."""
+        return self._c.call(delete(f"{TOTP}/keys/{segment(name)}"))
 
 
 class Modules:
@@ -193,6 +234,11 @@ class Modules:
     ) -> Any:
         """Make a module available on this server (or not), and to which roles (admin)."""
         return self._c.call(configure_call(module_id, available, roles))
+
+    @route("POST", "/sys/modules/{module_id}/purge")
+    def purge(self, module_id: str, username: str) -> Any:
+        """Delete a user's data of a module and disable it for them (admin)."""
+        return self._c.call(purge_call(module_id, username))
 
 
 class AsyncTransit:
@@ -259,6 +305,19 @@ class AsyncTransit:
     async def datakey(self, name: str, **options: Any) -> Any:
         return await self._c.call(post(f"{TRANSIT}/datakey/{segment(name)}", options))
 
+    @route("POST", "/modules/transit/keys/{name}/config")
+    async def configure(self, name: str, **options: Any) -> Any:
+        return await self._c.call(post(f"{TRANSIT}/keys/{segment(name)}/config", options))
+
+    @route("DELETE", "/modules/transit/keys/{name}")
+    async def delete_key(self, name: str) -> Any:
+        return await self._c.call(delete(f"{TRANSIT}/keys/{segment(name)}"))
+
+    @route("GET", "/modules/transit/export/{export_type}/{name}")
+    async def export(self, name: str, export_type: str = "public-key") -> dict[str, str]:
+        path = f"{TRANSIT}/export/{segment(export_type)}/{segment(name)}"
+        return dict((await self._c.call(get(path)))["keys"])
+
 
 class AsyncTotp:
     def __init__(self, client: AsyncClient) -> None:
@@ -280,6 +339,18 @@ class AsyncTotp:
     async def validate(self, name: str, code: str) -> bool:
         body = {"code": code}
         return bool((await self._c.call(post(f"{TOTP}/validate/{segment(name)}", body)))["valid"])
+
+    @route("GET", "/modules/totp/keys")
+    async def keys(self) -> Any:
+        return await self._c.call(get(f"{TOTP}/keys"))
+
+    @route("GET", "/modules/totp/keys/{name}")
+    async def key(self, name: str) -> Any:
+        return await self._c.call(get(f"{TOTP}/keys/{segment(name)}"))
+
+    @route("DELETE", "/modules/totp/keys/{name}")
+    async def delete_key(self, name: str) -> Any:
+        return await self._c.call(delete(f"{TOTP}/keys/{segment(name)}"))
 
 
 class AsyncModules:
@@ -310,6 +381,10 @@ class AsyncModules:
         self, module_id: str, *, available: bool, roles: Sequence[str] | None = None
     ) -> Any:
         return await self._c.call(configure_call(module_id, available, roles))
+
+    @route("POST", "/sys/modules/{module_id}/purge")
+    async def purge(self, module_id: str, username: str) -> Any:
+        return await self._c.call(purge_call(module_id, username))
 
 
 for _async, _sync in ((AsyncTransit, Transit), (AsyncTotp, Totp), (AsyncModules, Modules)):
