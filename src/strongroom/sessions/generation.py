@@ -14,12 +14,14 @@ ones), which process it reached: its `run_id` (new at every start of a Redis pro
 replication id (new when a replica is promoted or a server resynchronises from another).
 `settle` then compares that identity and Redis's generation with the database's record:
 
-- the same process still holding the recorded generation: nothing happened;
-- another process (restarted, failed over), or Redis lost its generation key (flushed,
-  evicted, restarted empty), or it is ahead of the database: a new generation begins. Every
-  session issued before it is dead, whatever Redis still holds: users log in again;
-- the same process one generation behind the record (a node recorded a new generation and
-  died before telling Redis): Redis is brought up to the record.
+- the same process holding the recorded generation: nothing happened;
+- another process (restarted from a snapshot or empty, failed over), or Redis ahead of the
+  database (restored from a backup): a new generation begins. Every session issued before it
+  is dead, whatever Redis still holds: users log in again;
+- the same process behind the record, or without a generation: another node has just
+  recorded a new one and not yet told Redis (or died before it did), or Redis was flushed
+  while running (which loses sessions, never brings one back): Redis is brought up to the
+  record, with a new config epoch.
 
 Raising the generation in Redis also sets a new config epoch, so every node reloads its
 settings, and each node drops its cached secrets when its generation changes
@@ -98,14 +100,12 @@ def decide(recorded: Recorded | None, identity: str, stored: int | None) -> Deci
             loss="the database has no record of the session store's generation, Redis has "
             "one (a new or restored database)",
         )
-    if recorded.identity == identity and stored is not None and stored <= recorded.generation:
-        # The recorded process: nothing was lost (if Redis is behind, a node recorded a new
-        # generation and stopped before raising it in Redis; it is raised now).
+    if recorded.identity == identity and (stored is None or stored <= recorded.generation):
+        # The recorded process, which cannot have rolled back: if it is behind, a node recorded
+        # a new generation and has not raised it in Redis yet (or was flushed); raised now.
         return Decision(recorded.generation, "none")
     if recorded.identity != identity:
         loss = "Redis is not the process that held the sessions (a restart or a failover)"
-    elif stored is None:
-        loss = "Redis lost its data (flushed, evicted or emptied)"
     else:
         loss = "Redis is ahead of the database's record (a database restored from a backup?)"
     generation = max(recorded.generation, stored or 0) + 1
