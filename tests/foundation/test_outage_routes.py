@@ -201,9 +201,7 @@ async def test_every_route_answers_503_while_postgresql_is_down(
 async def test_every_route_answers_503_while_redis_is_loading(
     make_config: Callable[..., Config], open_api: Any
 ) -> None:
-    from tests.support import REDIS_URL
-
-    async with FailingRedis(int(REDIS_URL.rsplit(":", 1)[1].split("/")[0])) as redis:
+    async with FailingRedis() as redis:
         config = make_config("sqlite", redis_store=True, redis_url=redis.url)
         async with open_api(config) as api:
             app = api.client._transport.app  # type: ignore[attr-defined]

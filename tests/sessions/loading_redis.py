@@ -12,13 +12,18 @@ import asyncio
 import contextlib
 
 import hiredis
+from redis.asyncio.connection import parse_url
+
+from tests.support import REDIS_URL
 
 LOADING = "LOADING Redis is loading the dataset in memory"
 
 
 class FailingRedis:
-    def __init__(self, upstream_port: int) -> None:
-        self.upstream_port = upstream_port
+    """In front of the Redis on 127.0.0.1:`upstream_port` (the shared one by default)."""
+
+    def __init__(self, upstream_port: int | None = None) -> None:
+        self.upstream_port = upstream_port or parse_url(REDIS_URL).get("port", 6379)
         self.error: str | None = None
         self.port = 0
         self._server: asyncio.Server | None = None

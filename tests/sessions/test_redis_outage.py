@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from typing import Any
 
 import pytest
+from redis import exceptions as redis_errors
 
 from strongroom.db import Database
 from strongroom.sessions.redis_store import RedisSessionStore
@@ -20,6 +21,7 @@ from strongroom.sessions.store import (
     StoreUnavailable,
 )
 from tests.sessions.conftest import Issued, issue
+from tests.sessions.loading_redis import FailingRedis
 from tests.sessions.private_redis import PrivateRedis
 
 IP = "198.51.100.10"
@@ -134,3 +136,55 @@ async def test_a_redis_that_never_answers_fails_instead_of_hanging(
         assert await store.ping() is False
     finally:
         await store.close()
+
+
+NOT_NOW = [
+    "LOADING Redis is loading the dataset in memory",
+    "BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE.",
+    "MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'.",
+    "READONLY You can't write against a read only replica.",
+    "TRYAGAIN Multiple keys request during rehashing of slot",
+    "CLUSTERDOWN The cluster is down",
+    "NOREPLICAS Not enough good replicas to write.",
+    "MISCONF Redis is configured to save RDB snapshots, but it's currently unable to persist",
+    "OOM command not allowed when used memory > 'maxmemory'.",
+]
+
+
+@pytest.mark.redis
+@pytest.mark.parametrize("error", NOT_NOW, ids=lambda error: error.split()[0])
+async def test_replies_that_mean_not_now_are_unavailable(
+    error: str, ledger: Database, redis_prefix: str, t0: float
+) -> None:
+    """Issue 17, finding 3: each error a restarting or failing-over Redis answers is a 503,
+    on the connection in use and on the new ones made after it."""
+    async with FailingRedis() as stand_in:
+        store = RedisSessionStore(stand_in.url, prefix=redis_prefix, db=ledger)
+        try:
+            issued = issue(t0)
+            await store.create(issued.session)  # through the stand-in, still relaying
+            stand_in.fail_with(error)
+            for _round in range(2):
+                for call in every_operation(store, issued, t0 + 1).values():
+                    with pytest.raises(StoreUnavailable):
+                        await call()
+            assert await store.ping() is False
+        finally:
+            await store.close()
+
+
+@pytest.mark.redis
+async def test_any_other_error_reply_stays_an_error(
+    ledger: Database, redis_prefix: str, t0: float
+) -> None:
+    """A reply no outage explains is a bug, not an outage: it is not disguised as a 503."""
+    async with FailingRedis() as stand_in:
+        store = RedisSessionStore(stand_in.url, prefix=redis_prefix, db=ledger)
+        try:
+            issued = issue(t0)
+            await store.create(issued.session)
+            stand_in.fail_with("ERR wrong number of arguments for 'evalsha' command")
+            with pytest.raises(redis_errors.ResponseError):
+                await store.authenticate(issued.access_hash, IP, t0 + 1, "")
+        finally:
+            await store.close()
