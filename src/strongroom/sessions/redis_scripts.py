@@ -210,10 +210,11 @@ return 1
 AUTHENTICATE = (
     _PRELUDE
     + """
-local wrong = wrong_generation()
-if wrong then return wrong end
+-- The generation and the epoch in one call (wrong_generation's check, inlined: the hot path).
+local held = redis.call('MGET', KEYS[4], KEYS[1])
+if held[1] ~= GEN then return redis.error_reply('GENERATION ' .. (held[1] or 'none')) end
 local prefix, now = ARGV[1], tonumber(ARGV[4])
-local current = redis.call('GET', KEYS[1]) or ''
+local current = held[2] or ''
 if current ~= ARGV[5] then return {'stale', current} end
 local sid = redis.call('GET', KEYS[2])
 if not sid then return {'invalid'} end
