@@ -20,7 +20,7 @@ from tests.conftest import need
 from tests.sessions.private_redis import PrivateRedis
 from tests.support import TEST_PASSWORD, ServerProcess
 
-pytestmark = [pytest.mark.slow, pytest.mark.redis]
+pytestmark = [pytest.mark.slow, pytest.mark.redis, pytest.mark.postgres]
 ME = "/api/v1/users/me"
 
 

@@ -22,7 +22,7 @@ from tests.private_postgres import PrivatePostgres, postgres_bindir
 from tests.sessions.loading_redis import FailingRedis
 from tests.support import Api, all_routes, make_user_session
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.redis]
 
 PASSWORD = "a walk through every route"
 SETTING = "general.login_banner"

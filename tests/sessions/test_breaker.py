@@ -19,7 +19,7 @@ from tests.conftest import need
 from tests.sessions.private_redis import PrivateRedis
 from tests.support import Api, make_user_session
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.redis]
 CLIENTS = 8
 
 
