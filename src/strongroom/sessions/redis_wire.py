@@ -281,15 +281,20 @@ class RedisWire:
         if attempt.cancelled():
             return
         if attempt.exception() is None:  # (also marks a failure as retrieved)
-            self._connection = attempt.result()
+            self._use(attempt.result())
+
+    def _use(self, connection: _Connection) -> None:
+        """Hand out `connection` from now on, unless it died meanwhile or another one is."""
+        if connection.dead:
+            return
+        if self._connection is None:
+            self._connection = connection
+        elif self._connection is not connection:
+            connection.fail(redis_errors.ConnectionError("not needed"))
 
     async def _probe(self) -> None:
         """The breaker's probe: a new connection, checked like any other, then in use."""
-        connection = await self._open()
-        if self._connection is None:
-            self._connection = connection
-        else:
-            connection.fail(redis_errors.ConnectionError("not needed"))
+        self._use(await self._open())
 
     async def _open(self) -> _Connection:
         """A new connection, set up (AUTH, SELECT) and checked (`on_connect`)."""
