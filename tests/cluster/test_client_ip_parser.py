@@ -47,7 +47,7 @@ async def other_node(nodes: Deployment) -> AsyncIterator[tuple[Database, Session
     if "STRONGROOM_DATABASE_URL" in env:
         db = Database(env["STRONGROOM_DATABASE_URL"])
         store: SessionStore = RedisSessionStore(
-            env["STRONGROOM_REDIS_URL"], prefix=env["STRONGROOM_REDIS_PREFIX"]
+            env["STRONGROOM_REDIS_URL"], prefix=env["STRONGROOM_REDIS_PREFIX"], db=db
         )
     else:
         db = Database(f"sqlite+aiosqlite:///{nodes.nodes[0].data_dir / 'strongroom.db'}")

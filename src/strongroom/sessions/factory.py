@@ -9,13 +9,9 @@ from strongroom.sessions.store import SessionStore
 def make_store(config: Config, db: Database) -> SessionStore:
     """Redis when `redis_url` is set (shared by every node), else the database."""
     if config.redis_url is not None:
-        from strongroom.sessions.login_counters import LoginCounters
         from strongroom.sessions.redis_store import RedisSessionStore
 
-        # The database keeps a durable record of the lock-outs Redis holds.
         return RedisSessionStore(
-            config.redis_url.get_secret_value(),
-            prefix=config.redis_prefix,
-            ledger=LoginCounters(db),
+            config.redis_url.get_secret_value(), prefix=config.redis_prefix, db=db
         )
     return DatabaseSessionStore(db)
