@@ -71,6 +71,7 @@ async def _login(api: Api, password: str) -> int:
     raise AssertionError("the store never came back")
 
 
+@pytest.mark.slow
 async def test_finding_17_1_a_lockout_survives_redis_restarting_from_a_snapshot_or_empty(
     snapshot_redis: SnapshotRedis, make_config: Callable[..., Any], open_api: Any
 ) -> None:
