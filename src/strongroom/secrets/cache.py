@@ -16,6 +16,12 @@ Entries also age out after `MAX_AGE` seconds: a last line of defence should Redi
 change's pending mark and the change's end fail too. Expiry of the secret itself is checked
 on every read from the cached row, like any other.
 
+A cached row carries a ciphertext and its wrapped key (never an unwrapped key: unwrapping
+costs about a microsecond a read). When a secret is destroyed (secrets/erasure.py), the node
+that destroyed it drops its entry at once (`forget`); every other node's entry stops matching
+the watched value, and goes at its next read or, unread, when the sweeper drops aged entries
+(`drop_aged`): no node keeps a destroyed version past `MAX_AGE` plus one sweep interval.
+
 A secret is cached from its second read on (`wants`): the first read of an id this node has
 not seen lately neither asks for the watched value nor stores the row. Watching costs Redis
 a read and, for a name nobody watched yet, a write; reads spread over a million secrets
@@ -84,6 +90,18 @@ class SecretCache:
             return None
         self._entries.move_to_end(secret_id)
         return entry.row
+
+    def forget(self, secret_id: str) -> None:
+        self._entries.pop(secret_id, None)
+
+    def drop_aged(self) -> int:
+        """Drop every entry older than `max_age` (each would be refused at its next read);
+        the number dropped."""
+        oldest = time.monotonic() - self._max_age
+        aged = [key for key, entry in self._entries.items() if entry.stored_at < oldest]
+        for key in aged:
+            del self._entries[key]
+        return len(aged)
 
     def put(self, secret_id: str, watched: str | None, row: VersionedRow) -> None:
         if not self._capacity or not is_stable(watched) or row.secret.max_reads is not None:
