@@ -106,6 +106,8 @@ class SecretCache:
     def put(self, secret_id: str, watched: str | None, row: VersionedRow) -> None:
         if not self._capacity or not is_stable(watched) or row.secret.max_reads is not None:
             return
+        if row.ciphertext is None:  # destroyed: nothing worth keeping, a 404 from the database
+            return
         if watched is None:  # (is_stable said so already; for the type checker)
             return
         self._entries[secret_id] = _Entry(watched, row, time.monotonic())
