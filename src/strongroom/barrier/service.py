@@ -125,6 +125,11 @@ class Barrier:
             keyring = self.keyring
         return envelope.open_value(keyring, ciphertext, wrapped_key, binding)
 
+    def rewrap_value_key(self, wrapped_key: bytes, binding: bytes) -> bytes:
+        """A value's key (secret_version_keys.wrapped_key) wrapped anew under the newest data
+        key, for re-keying after a rotation; its ciphertext stays as it is."""
+        return envelope.rewrap_key(self.keyring, wrapped_key, binding)
+
     @staticmethod
     def _check(root: RootKey, entries: list[WrappedKey]) -> Keyring:
         try:
