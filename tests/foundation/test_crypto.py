@@ -71,7 +71,7 @@ def test_an_envelope_opens_only_in_its_own_row_and_only_with_its_key() -> None:
         (sealed.ciphertext, sealed.wrapped_key, b"secret:b:1"),  # another row
         (sealed.ciphertext, other.wrapped_key, b"secret:a:1"),  # another value's key
         (sealed.ciphertext, None, b"secret:a:1"),  # its key deleted
-        (sealed.wrapped_key, None, b"dek|secret:a:1"),  # a key offered as a value
+        (sealed.wrapped_key, None, b"secret:a:1"),  # its key offered as the value
     ]
     for ciphertext, wrapped, binding in refused:
         with pytest.raises(DecryptionError):
