@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import base64
+import os
 import random
 import tempfile
 import time
@@ -35,7 +37,7 @@ from strongroom.crypto import generate_root_key
 
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
 REDIS_URL = "redis://127.0.0.1:6379/0"
-WORKLOADS = ("read", "write", "check", "login")
+WORKLOADS = ("read", "write", "check", "login", "transit")
 PASSWORD = "loop cost password, long enough"
 WRITE_SECRETS = 1_000
 Call = Callable[[], Awaitable[None]]
@@ -147,7 +149,10 @@ async def prepare(app: Any) -> dict[str, Call]:
     admin_password = admin_password.split("password: ", 1)[1].strip()
     anyone = Client(app)
     admin = Client(app, await token(anyone, "admin", admin_password))
-    rules = [{"path": "bench/*", "capabilities": ["read", "create", "update", "list"]}]
+    rules = [
+        {"path": "bench/*", "capabilities": ["read", "create", "update", "list"]},
+        {"path": "module:transit", "capabilities": ["read"]},
+    ]
     await admin.ok("POST", "/api/v1/roles", {"name": "bench", "rules": rules})
     user = {"username": "bench", "email": "bench@example.test", "role": "bench"}
     await admin.ok("POST", "/api/v1/users/create", {**user, "password": PASSWORD})
@@ -162,6 +167,9 @@ async def prepare(app: Any) -> dict[str, Call]:
     ]
     write_urls = [f"/api/v1/secrets/{secret['id']}" for secret in writable]
     value = {"value": "w" * 1024}
+    await bench.ok("POST", "/api/v1/modules/transit/enable")
+    await bench.ok("POST", "/api/v1/modules/transit/keys", {"name": "bench"})
+    plaintext = {"plaintext": base64.b64encode(os.urandom(1024)).decode()}
 
     async def read() -> None:
         await bench.ok("GET", url)
@@ -175,7 +183,10 @@ async def prepare(app: Any) -> dict[str, Call]:
     async def log_in() -> None:
         await anyone.ok("POST", "/api/v1/auth/token/create", form)
 
-    return {"read": read, "write": write, "check": check, "login": log_in}
+    async def transit() -> None:
+        await bench.ok("POST", "/api/v1/modules/transit/encrypt/bench", plaintext)
+
+    return {"read": read, "write": write, "check": check, "login": log_in, "transit": transit}
 
 
 async def measure(call: Call, requests: int, concurrency: int) -> tuple[float, float, float]:

@@ -77,7 +77,18 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     add("--strongroom", type=Path, default=PROJECT_BIN / "strongroom", help="strongroom command")
     add("--keep", action="store_true", help="keep the work directory (logs, data) afterwards")
     add("--scale", action="store_true", help="run bench/scale.py (1M secrets) instead")
+    add("--cli-runs", type=int, default=20, help="runs of each CLI's `kv get` (0: skip)")
+    add(
+        "--only-cli",
+        action="store_true",
+        help="only the command-line row: OpenBao and strongroom SQLite, no wrk workloads",
+    )
     args = parser.parse_args(argv)
+    if args.only_cli:
+        args.no_postgres = args.no_audit_off = args.no_contention = args.no_rss = True
+        args.secrets = args.write_secrets = 0
+        if args.output == RESULTS:
+            args.output = RESULTS.with_name("cli")
     unknown = set(args.workloads.split(",")) - set(WORKLOADS)
     if unknown:
         parser.error(f"unknown workloads {sorted(unknown)}; choose from {', '.join(WORKLOADS)}")
@@ -186,6 +197,13 @@ def benchmark(args: argparse.Namespace, procs: Processes, workdir: Path) -> Resu
             audit_off=audit_off if "read_one" in workloads else None,
         )
         everything: list[System] = [*systems, *([audit_off] if audit_off else [])]
+        if args.cli_runs:
+            from harness.cli_speed import measure
+
+            results.cli = measure(systems[0], systems[1], args.cli_runs)  # type: ignore[arg-type]
+            print(f"command line: {results.cli['median_ms']}", flush=True)
+        if args.only_cli:
+            return results
         runner = Runner(plan, procs, workdir, results)
         runner.smoke(systems, workloads)
         runner.smoke(everything[len(systems) :], ["read_one"])

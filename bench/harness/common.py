@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import base64
 import json
+import os
 import secrets
 import socket
 from dataclasses import dataclass, field
@@ -11,16 +13,20 @@ from typing import Any, Protocol
 
 import httpx
 
-WORKLOADS = ("read_one", "read_random", "write", "login", "token_check")
+WORKLOADS = ("read_one", "read_random", "write", "login", "token_check", "transit_encrypt")
 WORKLOAD_TITLES = {
     "read_one": "read one 1 KiB secret",
     "read_random": "read random secret",
     "write": "write new version",
     "login": "password login",
     "token_check": "token check",
+    "transit_encrypt": "transit encrypt 1 KiB",
 }
 BENCH_USER = "bench"
 ONE_PATH = "bench/one"
+# The transit key both systems encrypt with (aes256-gcm on each), and the 1 KiB they encrypt.
+TRANSIT_KEY = "bench"
+TRANSIT_PLAINTEXT = base64.b64encode(os.urandom(1024)).decode()
 
 
 @dataclass(frozen=True)

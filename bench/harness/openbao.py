@@ -1,9 +1,10 @@
 """OpenBao as the benchmark runs it: raft storage, TLS, a declared file audit device.
 
 Set up over its HTTP API like an operator would: initialise (one key share), unseal, KV v2 at
-`secret/`, a policy `bench` (read/create/update on `secret/data/bench/*` and token
-lookup-self), a token holding only that policy, and userpass with a user for the login
-workload.
+`secret/`, the transit engine at `transit/` with a key `bench` (aes256-gcm96, its default), a
+policy `bench` (read/create/update on `secret/data/bench/*`, update on
+`transit/encrypt/bench`, token lookup-self), a token holding only that policy, and userpass
+with a user for the login workload.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ import httpx
 
 from harness.common import (
     BENCH_USER,
+    TRANSIT_KEY,
+    TRANSIT_PLAINTEXT,
     WRITE_VALUE,
     RequestSpec,
     Seeded,
@@ -32,6 +35,9 @@ path "secret/data/bench/*" {
 }
 path "auth/token/lookup-self" {
   capabilities = ["read"]
+}
+path "transit/encrypt/bench" {
+  capabilities = ["update"]
 }
 """
 
@@ -151,6 +157,8 @@ log_level     = "warn"
         )
         # A new KV v2 mount upgrades itself in the background before it takes writes.
         wait_until(lambda: http.get("/v1/secret/config").status_code == 200, "KV v2 ready")
+        expect(http.post("/v1/sys/mounts/transit", json={"type": "transit"}), "mount transit")
+        expect(http.post(f"/v1/transit/keys/{TRANSIT_KEY}", json={}), "transit key")
         expect(http.put("/v1/sys/policies/acl/bench", json={"policy": POLICY}), "policy")
         token = {"policies": ["bench"], "no_default_policy": True, "ttl": "24h"}
         created = expect(http.post("/v1/auth/token/create", json=token), "token").json()
@@ -196,5 +204,11 @@ log_level     = "warn"
                 dumps({"password": self.password}),
             ),
             "token_check": RequestSpec("GET", ("/v1/auth/token/lookup-self",), auth),
+            "transit_encrypt": RequestSpec(
+                "POST",
+                (f"/v1/transit/encrypt/{TRANSIT_KEY}",),
+                auth,
+                dumps({"plaintext": TRANSIT_PLAINTEXT}),
+            ),
         }
         return specs[workload]

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from harness.cli_speed import table as cli_table
 from harness.common import WORKLOAD_TITLES
 from harness.wrk import WrkResult
 
@@ -27,6 +28,7 @@ class Results:
     rss: dict[str, dict[str, Any]] = field(default_factory=dict)
     audit_lines: dict[str, int | None] = field(default_factory=dict)
     seed_seconds: dict[str, float] = field(default_factory=dict)
+    cli: dict[str, Any] | None = None  # harness.cli_speed.measure
 
     def add(self, workload: str, system: str, result: WrkResult) -> None:
         self.runs.setdefault((workload, system), []).append(result)
@@ -91,6 +93,7 @@ def markdown(results: Results, meta: dict[str, Any]) -> str:
                 f"{_num(med['p99_ms'])} | {rps_ratio} | {p99_ratio} |"
             )
     out += _contention_table(results) + _audit_table(results) + _rss_table(results)
+    out += cli_table(results.cli)
     return "\n".join(out) + "\n"
 
 
@@ -180,6 +183,7 @@ def as_json(results: Results, meta: dict[str, Any]) -> dict[str, Any]:
         "rss": results.rss,
         "audit_log_lines": results.audit_lines,
         "seed_seconds": results.seed_seconds,
+        "cli": results.cli,
     }
 
 
@@ -189,7 +193,8 @@ def write_all(results: Results, meta: dict[str, Any], stem: Path) -> str:
     text = markdown(results, meta)
     stem.with_suffix(".md").write_text(text)
     stem.with_suffix(".json").write_text(json.dumps(as_json(results, meta), indent=1) + "\n")
-    chart(results, stem.with_suffix(".png"))
+    if results.runs:
+        chart(results, stem.with_suffix(".png"))
     return text
 
 

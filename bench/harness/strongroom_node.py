@@ -1,6 +1,7 @@
 """A strongroom node as the benchmark runs it: the real `strongroom server`, TLS on (its own
 local CA), the audit file sink on unless asked otherwise, then set up through its API: a role
-`bench` (read/create/update/list on `bench/*`), a user holding it, and that user's token.
+`bench` (read/create/update/list on `bench/*`, and the transit module), a user holding it,
+that user's token, and the user's transit key `bench` (aes256-gcm).
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ import httpx
 
 from harness.common import (
     BENCH_USER,
+    TRANSIT_KEY,
+    TRANSIT_PLAINTEXT,
     WRITE_VALUE,
     RequestSpec,
     Seeded,
@@ -27,7 +30,10 @@ from harness.procs import Processes, log_tail, wait_until
 ROLE = {
     "name": "bench",
     "description": "benchmark workloads",
-    "rules": [{"path": "bench/*", "capabilities": ["read", "create", "update", "list"]}],
+    "rules": [
+        {"path": "bench/*", "capabilities": ["read", "create", "update", "list"]},
+        {"path": "module:transit", "capabilities": ["read"]},
+    ],
 }
 API = "/api/v1"
 
@@ -128,6 +134,10 @@ class StrongroomNode:
             expect(http.post(f"{API}/users/create", json=user), "create user bench")
             del http.headers["Authorization"]
             self.token = self._login(http, BENCH_USER, self.password)
+            http.headers["Authorization"] = f"Bearer {self.token}"
+            expect(http.post(f"{API}/modules/transit/enable"), "enable transit")
+            key = {"name": TRANSIT_KEY, "type": "aes256-gcm"}
+            expect(http.post(f"{API}/modules/transit/keys", json=key), "transit key")
 
     def _login(self, http: httpx.Client, username: str, password: str) -> str:
         grant = {"grant_type": "password", "username": username, "password": password}
@@ -167,6 +177,12 @@ class StrongroomNode:
             ),
             "token_check": RequestSpec(
                 "POST", (f"{API}/auth/check_token",), auth, dumps({"username": BENCH_USER})
+            ),
+            "transit_encrypt": RequestSpec(
+                "POST",
+                (f"{API}/modules/transit/encrypt/{TRANSIT_KEY}",),
+                auth,
+                dumps({"plaintext": TRANSIT_PLAINTEXT}),
             ),
         }
         return specs[workload]

@@ -81,7 +81,11 @@ async def _sweep_forever(services: Services, sweepers: list[Sweeper]) -> None:
 def api_routers() -> list[APIRouter]:
     from strongroom.audit.endpoints import router as audit_router
     from strongroom.auth.endpoints import router as auth_router
+    from strongroom.auth.seed import router as seed_auth_router
     from strongroom.github.endpoints import router as github_router
+    from strongroom.modules.endpoints import router as modules_router
+    from strongroom.modules.totp.endpoints import router as totp_router
+    from strongroom.modules.transit.endpoints import router as transit_router
     from strongroom.policy.endpoints import router as roles_router
     from strongroom.secrets.endpoints import router as secrets_router
     from strongroom.system.endpoints import router as system_router
@@ -90,12 +94,17 @@ def api_routers() -> list[APIRouter]:
     return [
         health_router,
         auth_router,
+        seed_auth_router,
         github_router,
         users_router,
         roles_router,
         secrets_router,
         system_router,
         audit_router,
+        # The modules' own routes before the library's /modules/{module_id}/... ones.
+        transit_router,
+        totp_router,
+        modules_router,
     ]
 
 

@@ -1,12 +1,13 @@
 """The fast lane: the few routes on every client's hot path, served without FastAPI's router.
 
-Reading a secret by id, writing its next version and checking a token are what services do
-all day. FastAPI's routing, dependency resolution and response validation cost more than
-the work itself, so these three are dispatched here, in plain ASGI, before the router. Each
-handler calls exactly the functions its FastAPI route calls (same authentication, same
-service, same response body, same error rendering): the routes in `*/endpoints.py` stay the
-documented API and serve every request this lane does not take, including any request it
-cannot parse (it replays the body to them, so their error answers stay the only ones).
+Reading a secret by id, writing its next version, checking a token and encrypting with a
+transit key are what services do all day. FastAPI's routing, dependency resolution and
+response validation cost more than the work itself, so these four are dispatched here, in
+plain ASGI, before the router. Each handler calls exactly the functions its FastAPI route
+calls (same authentication, same service, same response body, same error rendering): the
+routes in `*/endpoints.py` stay the documented API and serve every request this lane does not
+take, including any request it cannot parse (it replays the body to them, so their error
+answers stay the only ones).
 """
 
 from __future__ import annotations
@@ -30,6 +31,9 @@ from strongroom.http.context import SCOPE_KEY, RequestContext
 from strongroom.http.errors import broken_connection, outage_error, render_error
 from strongroom.http.middleware import replay_body
 from strongroom.http.responses import JsonResponse
+from strongroom.modules.transit import operations as transit
+from strongroom.modules.transit.cache import watch_name as transit_watch
+from strongroom.modules.transit.schemas import EncryptRequest
 from strongroom.secrets import reading, service
 from strongroom.secrets.cache import secret_cache, watch_name
 from strongroom.secrets.endpoints import known_id
@@ -41,6 +45,7 @@ _SECRET = re.compile(
     r"/api/v1/secrets/([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})"
 )
 _JSON = b"application/json"
+_TRANSIT_ENCRYPT = "/api/v1/modules/transit/encrypt/"
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +57,7 @@ class RouteTemplate:
 
 _READ = RouteTemplate("/api/v1/secrets/{secret_id}")
 _CHECK = RouteTemplate("/api/v1/auth/check_token")
+_ENCRYPT = RouteTemplate(_TRANSIT_ENCRYPT + "{name}")
 
 Handler = Callable[[Services, Scope, RequestContext, str, bytes], Awaitable[Response]]
 
@@ -87,11 +93,27 @@ async def _check_token(
     return JsonResponse(check_token_response(request, principal).model_dump(mode="json"))
 
 
+async def _transit_encrypt(
+    services: Services, scope: Scope, ctx: RequestContext, name: str, body: bytes
+) -> Response:
+    request = EncryptRequest.model_validate_json(body)
+    # The session check also reads the key name's watched value (modules/transit/cache.py).
+    principal = await authenticate(services, scope, ctx, watch=transit_watch(name))
+    encrypted = await transit.encrypt(services, principal, name, request, ctx.watched)
+    return JsonResponse(encrypted.model_dump(exclude_none=True))
+
+
 def _route(scope: Scope) -> tuple[Handler, str, RouteTemplate, bool] | None:
     """(handler, path argument, route, sensitive) for a request this lane serves."""
     method, path = scope["method"], scope["path"]
-    if method == "POST" and path == _CHECK.path:
-        return _check_token, "", _CHECK, False
+    if method == "POST":
+        if path == _CHECK.path:
+            return _check_token, "", _CHECK, False
+        if path.startswith(_TRANSIT_ENCRYPT):
+            name = path[len(_TRANSIT_ENCRYPT) :]
+            if name and "/" not in name:
+                return _transit_encrypt, name, _ENCRYPT, True
+        return None
     if method not in ("GET", "PUT"):
         return None
     match = _SECRET.fullmatch(path)

@@ -11,6 +11,10 @@ PUBLIC = {
     ("POST", "/api/v1/auth/token/create"),
     ("POST", "/api/v1/auth/token/renew"),
     ("POST", "/api/v1/auth/token/revoke"),
+    # The seed's auth paths (seeds/004).
+    ("POST", "/api/v1/auth/token/refresh"),
+    ("POST", "/api/v1/auth/register"),
+    ("POST", "/api/v1/auth/login"),
     ("POST", "/api/v1/token/create"),
     ("POST", "/api/v1/token/renew"),
     ("POST", "/api/v1/token/revoke"),

@@ -226,7 +226,7 @@ async def test_entries_past_their_age_are_dropped_unread() -> None:
 
     cache = SecretCache(capacity=10, max_age=0.05)
     secret = SecretRow("s1", "p", "p", 1, "{}", None, 0, None, None, False, 0.0, 0.0)
-    cache.put("s1", "w1", VersionedRow(secret, 1, b"ciphertext", 0.0, b"wrapped"))
+    cache.put("s1", "w1", VersionedRow(secret, 1, b"ciphertext", 0.0, b"wrapped"), cache.generation)
     assert cache.drop_aged() == 0 and len(cache) == 1
     await asyncio.sleep(0.1)
     assert cache.drop_aged() == 1 and len(cache) == 0

@@ -9,6 +9,7 @@ from pydantic import SecretStr
 
 from strongroom.auth import login
 from strongroom.auth.dependencies import CurrentPrincipal, ServicesDep, bearer_token
+from strongroom.auth.identify import login_name
 from strongroom.auth.principal import Principal
 from strongroom.auth.schemas import (
     CheckTokenRequest,
@@ -44,13 +45,16 @@ def _reveal(secret: SecretStr | None) -> str | None:
 
 
 async def create_token(request: Request, services: ServicesDep) -> TokenResponse:
-    """Log in (OAuth2 token endpoint). `grant_type` password, refresh_token or github_token;
-    JSON or form-encoded. Session options (ttl, bind_ip, max_uses, one_time) are bounded by the
-    security settings. Bad credentials: 401 invalid_grant, the same for every cause."""
+    """Log in (OAuth2 token endpoint). `grant_type` password (`username` may be the account's
+    email address), refresh_token or github_token; JSON or form-encoded. Session options (ttl,
+    bind_ip, max_uses, one_time) are bounded by the security settings. Bad credentials: 401
+    invalid_grant, the same for every cause."""
     form = await parse_body(request, TokenRequest)
     ctx = get_context(request)
     user_agent = request.headers.get("user-agent")
     if form.grant_type == "password":
+        if form.username:
+            form = form.model_copy(update={"username": await login_name(services, form.username)})
         return await login.password_login(services, form, ctx, user_agent)
     if form.grant_type == "refresh_token":
         if form.refresh_token is None:

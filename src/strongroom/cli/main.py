@@ -1,108 +1,27 @@
-"""The `strongroom` command."""
+"""The `strongroom` command: node commands (`server`, `migrate`, `settings-table`) and the
+client commands (`login`, `kv ...`, `user ...`; `strongroom_client.cli`).
+
+This module imports nothing heavy: a node command loads the server, a client command loads
+only the client (`strongroom kv get` must start fast and never import the server)."""
 
 from __future__ import annotations
 
-import argparse
 import sys
 from collections.abc import Sequence
-from pathlib import Path
-from typing import Any
 
-from pydantic import SecretStr
-
-from strongroom import __version__
-from strongroom.config import Config, ConfigError, load_config
-
-
-def _add_config_options(parser: argparse.ArgumentParser) -> None:
-    """One flag per configuration field, documented with its variable and default."""
-    parser.add_argument("--config", type=Path, help="TOML file with any of the options below.")
-    for name, info in Config.model_fields.items():
-        flag = "--" + name.replace("_", "-")
-        default = info.default
-        if isinstance(default, SecretStr) or default is None:
-            shown = "unset"
-        else:
-            shown = str(getattr(default, "value", default))
-        help_text = f"{info.description} [env STRONGROOM_{name.upper()}; default: {shown}]"
-        if info.annotation is bool:
-            parser.add_argument(
-                flag, dest=name, action=argparse.BooleanOptionalAction, default=None, help=help_text
-            )
-        else:
-            parser.add_argument(flag, dest=name, default=None, metavar=name.upper(), help=help_text)
-
-
-def _config_from(args: argparse.Namespace) -> Config:
-    overrides: dict[str, Any] = {name: getattr(args, name, None) for name in Config.model_fields}
-    return load_config(args.config, **overrides)
-
-
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="strongroom",
-        description="strongroom: a self-hosted secrets manager.",
-    )
-    parser.add_argument("--version", action="version", version=f"strongroom {__version__}")
-    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
-
-    server = commands.add_parser(
-        "server",
-        help="run a server node",
-        description="Run a server node. With no options: the embedded default "
-        "(SQLite, key file and self-signed TLS in ./strongroom-data, https://127.0.0.1:8200).",
-    )
-    _add_config_options(server)
-
-    migrate = commands.add_parser("migrate", help="apply database migrations and exit")
-    _add_config_options(migrate)
-
-    audit = commands.add_parser("audit", help="audit log tools")
-    audit_commands = audit.add_subparsers(dest="audit_command", metavar="AUDIT_COMMAND")
-    verify = audit_commands.add_parser("verify", help="verify the hash chain of an audit log file")
-    verify.add_argument("file", type=Path, help="the audit log file (JSON lines)")
-
-    tables = commands.add_parser(
-        "settings-table", help="print the runtime settings (or --config options) as Markdown"
-    )
-    tables.add_argument(
-        "--config", action="store_true", help="the node configuration options instead"
-    )
-    return parser
+NODE_COMMANDS = frozenset({"server", "migrate", "settings-table"})
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    try:
-        if args.command == "server":
-            from strongroom.cli.server import serve
+    """Run `strongroom ARGS...`; returns the exit status."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    if args and args[0] in NODE_COMMANDS:
+        from strongroom.cli.node import main as node_main
 
-            return serve(_config_from(args))
-        if args.command == "migrate":
-            from strongroom.cli.server import migrate
+        return node_main(args)
+    from strongroom_client.cli.app import main as client_main
 
-            return migrate(_config_from(args))
-        if args.command == "audit" and args.audit_command == "verify":
-            from strongroom.audit.verify import verify_command
-
-            return verify_command(args.file)
-        if args.command == "settings-table":
-            from strongroom.system.docs import config_table, settings_table
-
-            sys.stdout.write(config_table() if args.config else settings_table())
-            return 0
-    except ConfigError as exc:
-        sys.stderr.write(f"strongroom: error: {exc}\n")
-        return 2
-    except OSError as exc:
-        where = f" ({exc.filename})" if exc.filename else ""
-        sys.stderr.write(f"strongroom: error: {exc.strerror or exc}{where}\n")
-        return 1
-    except KeyboardInterrupt:
-        return 130
-    parser.print_help()
-    return 2
+    return client_main(args)
 
 
 if __name__ == "__main__":

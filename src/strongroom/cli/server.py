@@ -70,6 +70,28 @@ def _announce(config: Config, admin_password: str | None, tls: tuple[Path, Path]
     out.flush()
 
 
+def client_url(config: Config, tls: bool) -> str:
+    """The URL a client on this machine reaches the node at (a wildcard host is loopback)."""
+    wildcard = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}  # noqa: S104
+    host = wildcard.get(config.host, config.host)
+    if ":" in host:
+        host = f"[{host}]"
+    return f"{'https' if tls else 'http'}://{host}:{config.port}"
+
+
+def write_address_file(config: Config, tls: bool) -> None:
+    """`<data_dir>/address`: where this node listens, so that `strongroom` client commands run
+    beside the data directory find it on any port (mode 0600, like every file here)."""
+    if not config.port:
+        return  # any free port: only the workers know which
+    path = config.data_dir / "address"
+    temporary = path.with_name(f".address.{os.getpid()}")
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as out:
+        out.write(client_url(config, tls) + "\n")
+    os.replace(temporary, path)
+
+
 def serve(config: Config) -> int:
     configure_logging(config.log_level, config.log_format.value)
     prepare_data_dir(config)
@@ -78,6 +100,7 @@ def serve(config: Config) -> int:
     tls = tls_files(config)
     report = asyncio.run(bootstrap(config))
     _announce(config, report.admin_password, tls)
+    write_address_file(config, tls is not None)
     os.environ[RESOLVED_CONFIG_ENV] = _resolved(config)
     tls_options: dict[str, Any] = {}
     if tls is not None:

@@ -2,6 +2,11 @@
 
 A rule's path may contain `{username}`, replaced by the caller's username before matching, so
 the built-in `user` role is `users/{username}/*` with every capability.
+
+Rules also name modules (strongroom.modules): `module:<module_id>` is the module and
+`module:<module_id>/<key name>` one of a user's keys in it (`module:*`, `module:transit/*`...).
+Such a pattern never matches a secret path (no secret segment holds a ':'), and only
+`module_verdict` reads them: a `deny` refuses the module or key, any other capability grants it.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ class Capability(enum.StrEnum):
 ALL_CAPABILITIES = frozenset(c for c in Capability if c is not Capability.deny)
 NO_CAPABILITIES: frozenset[Capability] = frozenset()
 GRANTED_CACHE_SIZE = 4096
+MODULE_PREFIX = "module:"
 
 ADMIN, USER, AUDITOR, NO_ROLE = "admin", "user", "auditor", "no_role"
 BUILTIN_ROLES = (ADMIN, USER, AUDITOR, NO_ROLE)
@@ -82,6 +88,9 @@ class Role:
     _granted: dict[tuple[str, str], frozenset[Capability]] = field(
         default_factory=dict, compare=False, repr=False
     )
+    _module_verdicts: dict[tuple[str, str], bool | None] = field(
+        default_factory=dict, compare=False, repr=False
+    )
 
     @property
     def is_admin(self) -> bool:
@@ -110,6 +119,27 @@ class Role:
                     return NO_CAPABILITIES
                 granted |= rule.capabilities
         return frozenset(granted)
+
+    def module_verdict(self, resource: str, username: str) -> bool | None:
+        """What the rules say of a module resource (`module:<id>` or `module:<id>/<key>`):
+        False when a `deny` rule matches (it wins), True when another rule matching it grants
+        anything, None when no rule names it. Admins: always True."""
+        if self.is_admin:
+            return True
+        key = (resource, username)
+        if key in self._module_verdicts:
+            return self._module_verdicts[key]
+        verdict: bool | None = None
+        for rule in self.rules:
+            if rule.path.startswith(MODULE_PREFIX) and rule.matches(resource, username):
+                if Capability.deny in rule.capabilities:
+                    verdict = False
+                    break
+                verdict = True
+        if len(self._module_verdicts) >= GRANTED_CACHE_SIZE:
+            self._module_verdicts.clear()
+        self._module_verdicts[key] = verdict
+        return verdict
 
     def allows(self, capability: Capability, path: str, username: str) -> bool:
         return capability in self.capabilities(path, username)

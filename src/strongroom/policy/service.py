@@ -10,11 +10,11 @@ from sqlalchemy.exc import IntegrityError
 
 from strongroom.errors import Conflict, InvalidInput, NotFound
 from strongroom.policy import repository as repo
-from strongroom.policy.rules import BUILTIN_ROLES, Role, Rule
+from strongroom.policy.rules import BUILTIN_ROLES, MODULE_PREFIX, Role, Rule
 from strongroom.policy.schemas import RoleCreate, RoleUpdate, RuleIn
 from strongroom.secrets.paths import MAX_DEPTH, MAX_PATH_LENGTH, SEGMENT_CHARS, is_valid_segment
 from strongroom.services import Services
-from strongroom.system.registry import SETTINGS, Kind
+from strongroom.system.registry import MODULES_PREFIX, SETTINGS, Kind
 from strongroom.users import repository as users_repo
 
 ROLE_NAME = re.compile(r"[a-z][a-z0-9_-]{1,63}")
@@ -29,8 +29,14 @@ def pattern_problem(pattern: str) -> str | None:
 
     Segments are those of a secret path (secrets.paths), or `+` (exactly one segment). `*` may
     only end the pattern, alone (`team/*`) or after the start of a segment (`team/app-*`).
-    `{username}` may appear inside any segment.
+    `{username}` may appear inside any segment. `module:` before such a pattern names modules
+    and their keys instead of secrets (`module:transit`, `module:totp/*`, `module:*`).
     """
+    if pattern.startswith(MODULE_PREFIX):
+        rest = pattern[len(MODULE_PREFIX) :]
+        if not rest or rest.startswith(MODULE_PREFIX):
+            return "name a module after 'module:' (module:transit, module:transit/*, module:*)"
+        pattern = rest
     if not pattern:
         return "the pattern is empty"
     if len(pattern) > MAX_PATH_LENGTH:
@@ -148,9 +154,14 @@ async def update_role(services: Services, name: str, body: RoleUpdate) -> repo.R
 
 
 def _settings_naming(services: Services, name: str) -> list[str]:
-    """Keys of the runtime settings that name the role (default role, GitHub mappings)."""
+    """Keys of the runtime settings that name the role (default role, GitHub mappings, the
+    roles a module is granted to)."""
     settings = services.settings
-    found = []
+    found = [
+        MODULES_PREFIX + module_id
+        for module_id, stored in sorted(settings.modules.items())
+        if isinstance(stored, dict) and name in stored.get("roles", ())
+    ]
     for key, definition in SETTINGS.items():
         if definition.kind is Kind.role:
             named = settings.value(key) == name

@@ -271,6 +271,9 @@ GROUPS: dict[str, type[Any]] = {
     "general": GeneralSettings,
 }
 CUSTOM_PREFIX = "custom."
+# Module policies (strongroom.modules.policy): `modules.<module_id>` → {"available", "roles"},
+# set through /api/v1/sys/modules, kept and versioned like every other setting.
+MODULES_PREFIX = "modules."
 MAX_CUSTOM_VALUE_CHARS = 4096
 
 
@@ -419,12 +422,16 @@ class RuntimeSettings:
     secrets: SecretsSettings = field(default_factory=SecretsSettings)
     general: GeneralSettings = field(default_factory=GeneralSettings)
     custom: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+    # Stored module policies by module id (raw JSON objects; read by strongroom.modules).
+    modules: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
     epoch: str = ""
     trusted_networks: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
 
     def value(self, key: str) -> Any:
         if key.startswith(CUSTOM_PREFIX):
             return self.custom.get(key)
+        if key.startswith(MODULES_PREFIX):
+            return self.modules.get(key[len(MODULES_PREFIX) :])
         definition = SETTINGS[key]
         return getattr(getattr(self, definition.group), definition.name)
 
@@ -433,7 +440,11 @@ class RuntimeSettings:
 
     @classmethod
     def build(
-        cls, values: Mapping[str, Any], custom: Mapping[str, Any], epoch: str
+        cls,
+        values: Mapping[str, Any],
+        custom: Mapping[str, Any],
+        epoch: str,
+        modules: Mapping[str, Any] | None = None,
     ) -> RuntimeSettings:
         """A snapshot from typed values by key (missing keys take their defaults)."""
         groups: dict[str, Any] = {}
@@ -450,6 +461,7 @@ class RuntimeSettings:
         return cls(
             **groups,
             custom=MappingProxyType(dict(custom)),
+            modules=MappingProxyType(dict(modules or {})),
             epoch=epoch,
             trusted_networks=parse_networks(security.trusted_proxies),
         )

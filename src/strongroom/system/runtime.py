@@ -20,7 +20,13 @@ from strongroom.db import Database
 from strongroom.policy.repository import load_roles
 from strongroom.policy.rules import Role, builtin_roles
 from strongroom.sessions.store import SessionStore
-from strongroom.system.registry import CUSTOM_PREFIX, SETTINGS, RuntimeSettings, SecretText
+from strongroom.system.registry import (
+    CUSTOM_PREFIX,
+    MODULES_PREFIX,
+    SETTINGS,
+    RuntimeSettings,
+    SecretText,
+)
 from strongroom.system.repository import StoredSetting, load_settings
 
 log = logging.getLogger(__name__)
@@ -76,10 +82,14 @@ class Runtime:
     async def _build(self, stored: list[StoredSetting], epoch: str) -> RuntimeSettings:
         values: dict[str, Any] = {}
         custom: dict[str, Any] = {}
+        modules: dict[str, Any] = {}
         role_names = frozenset(self.roles) | frozenset(builtin_roles())
         for row in stored:
             if row.key.startswith(CUSTOM_PREFIX):
                 custom[row.key] = json.loads(row.value) if row.value is not None else None
+                continue
+            if row.key.startswith(MODULES_PREFIX):
+                modules[row.key[len(MODULES_PREFIX) :]] = json.loads(row.value or "null")
                 continue
             definition = SETTINGS.get(row.key)
             if definition is None:
@@ -92,7 +102,7 @@ class Runtime:
                 values[row.key] = definition.parse(json.loads(row.value or "null"), role_names)
             except ValueError as exc:
                 log.warning("stored setting %s is invalid (%s); using its default", row.key, exc)
-        snapshot = RuntimeSettings.build(values, custom, epoch)
+        snapshot = RuntimeSettings.build(values, custom, epoch, modules)
         if snapshot.problems():
             log.warning("stored settings disagree (%s)", "; ".join(snapshot.problems()))
         return snapshot

@@ -17,6 +17,7 @@ from strongroom.system.registry import (
     CUSTOM_PREFIX,
     GROUPS,
     MAX_CUSTOM_VALUE_CHARS,
+    MODULES_PREFIX,
     SETTINGS,
     RuntimeSettings,
     SecretText,
@@ -146,7 +147,9 @@ class SettingsService:
                 raise InvalidInput(f"{key}: {exc}", loc=loc) from None
         typed = self._with_consequences(current, typed)
         merged = {key: current.value(key) for key in SETTINGS} | typed
-        problems = RuntimeSettings.build(merged, current.custom, current.epoch).problems()
+        problems = RuntimeSettings.build(
+            merged, current.custom, current.epoch, current.modules
+        ).problems()
         if problems:
             raise InvalidInput("; ".join(problems), loc=("body",))
         await self._apply(typed, actor, request_id)
@@ -177,7 +180,26 @@ class SettingsService:
             )
         return value
 
-    async def _apply(self, typed: Mapping[str, Any], actor: str, request_id: str) -> None:
+    async def set_module_policy(
+        self, module_id: str, old: Any, new: Any, actor: str, request_id: str
+    ) -> None:
+        """Store a module's policy (strongroom.modules.policy) as `modules.<module_id>`, with
+        its history entry (`old`: the policy in force before, defaults included)."""
+        await self._apply(
+            {MODULES_PREFIX + module_id: new},
+            actor,
+            request_id,
+            old={MODULES_PREFIX + module_id: old},
+        )
+
+    async def _apply(
+        self,
+        typed: Mapping[str, Any],
+        actor: str,
+        request_id: str,
+        *,
+        old: Mapping[str, Any] | None = None,
+    ) -> None:
         current = self.services.runtime.settings
         stamp = now()
         rows, history = [], []
@@ -191,9 +213,10 @@ class SettingsService:
                 stored = definition.to_json(value) if definition else value
                 row = StoredSetting(key, json.dumps(stored), None, stamp, actor)
             rows.append(row)
-            old, new = self._public(key, current.value(key)), self._public(key, value)
-            history.append(HistoryEntry(0, key, old, new, stamp, actor, request_id))
-            self.applied.append({"key": key, "old": json.loads(old), "new": json.loads(new)})
+            before = old[key] if old is not None and key in old else current.value(key)
+            old_text, new = self._public(key, before), self._public(key, value)
+            history.append(HistoryEntry(0, key, old_text, new, stamp, actor, request_id))
+            self.applied.append({"key": key, "old": json.loads(old_text), "new": json.loads(new)})
         async with self.services.db.begin() as conn:
             for row in rows:
                 await repo.upsert_setting(conn, row)

@@ -91,6 +91,11 @@ async def email_taken(conn: AsyncConnection, email: str, *, except_id: str | Non
     return (await conn.execute(query)).first() is not None
 
 
+async def username_by_email(conn: AsyncConnection, email: str) -> str | None:
+    found = (await conn.execute(select(users.c.username).where(users.c.email == email))).first()
+    return str(found[0]) if found else None
+
+
 async def insert_user(conn: AsyncConnection, user: UserRow) -> None:
     await conn.execute(
         insert(users).values(

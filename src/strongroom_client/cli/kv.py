@@ -1,0 +1,239 @@
+"""`strongroom kv ...`: secrets by path."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from strongroom_client.cli.context import Connection
+from strongroom_client.cli.failures import NOT_FOUND, USAGE, Failure
+from strongroom_client.cli.output import Section, emit, format_option, write
+from strongroom_client.models import as_dict
+
+pass_connection = click.make_pass_decorator(Connection)
+
+
+def pairs(items: tuple[str, ...], what: str) -> dict[str, str]:
+    """KEY=VALUE arguments into a dict (the value may hold '=')."""
+    found: dict[str, str] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise click.UsageError(f"{what} must be KEY=VALUE, got {item!r}")
+        found[key] = value
+    return found
+
+
+def versions_list(text: str | None) -> list[int] | None:
+    if text is None:
+        return None
+    try:
+        found = [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise click.UsageError(f"--versions takes numbers like 1,2, not {text!r}") from None
+    if not found or any(v < 1 for v in found):
+        raise click.UsageError("--versions takes version numbers (1 or more) like 1,2")
+    return found
+
+
+def string_value(spec: str) -> str:
+    """`--value`: a string, `@FILE` (its content) or `-` (stdin), byte for byte."""
+    if spec == "-":
+        raw = sys.stdin.buffer.read()
+        where = "stdin"
+    elif spec.startswith("@"):
+        raw = Path(spec[1:]).read_bytes()
+        where = spec[1:]
+    else:
+        return spec
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise Failure(f"the value in {where} is not UTF-8 text", 1) from None
+
+
+@click.group()
+def kv() -> None:
+    """Read and write secrets by path. A value is a string or a JSON object of KEY=VALUE pairs."""
+
+
+@kv.command("put")
+@click.argument("path")
+@click.argument("data", nargs=-1)
+@click.option("--value", "value_spec", metavar="STRING|@FILE|-", help="A string value.")
+@click.option("--ttl", help="Lifetime of the secret, e.g. 3600, 15m, 1h, 7d.")
+@click.option("--max-reads", type=click.IntRange(min=1), help="Burn after this many reads.")
+@click.option("--metadata", "-m", multiple=True, metavar="KEY=VALUE", help="Metadata (repeat).")
+@click.option("--cas", type=click.IntRange(min=0), help="Write only if the version is N (0: new).")
+@format_option
+@pass_connection
+def put(
+    conn: Connection,
+    path: str,
+    data: tuple[str, ...],
+    value_spec: str | None,
+    ttl: str | None,
+    max_reads: int | None,
+    metadata: tuple[str, ...],
+    cas: int | None,
+    fmt: str | None,
+) -> None:
+    """Write a secret: KEY=VALUE pairs (a JSON object) or --value (a string). On a path that
+    holds a secret, this writes a new version of it."""
+    if bool(data) == (value_spec is not None):
+        raise click.UsageError("give KEY=VALUE pairs or --value, one of the two")
+    value: Any = pairs(data, "data") if data else string_value(value_spec or "")
+    client = conn.client()
+    written = client.kv.put(
+        path,
+        value,
+        ttl=int(ttl) if ttl and ttl.isdigit() else ttl,
+        max_reads=max_reads,
+        metadata=pairs(metadata, "--metadata") if metadata else None,
+        cas=cas,
+    )
+    emit(as_dict(written), fmt, value=lambda d: d["version"])
+
+
+@kv.command("get")
+@click.argument("path")
+@click.option("--version", "version", type=click.IntRange(min=1), help="This version.")
+@click.option("--field", metavar="KEY", help="Print only this field of the value, exactly.")
+@format_option
+@pass_connection
+def get(
+    conn: Connection, path: str, version: int | None, field: str | None, fmt: str | None
+) -> int:
+    """Read a secret. --field KEY (or --format value) prints exactly the value: no decoration,
+    no added newline."""
+    secret = conn.client().kv.get(path, version)
+    if field is not None:
+        if not isinstance(secret.value, dict) or field not in secret.value:
+            raise Failure(f"not_found: the value at {path!r} has no field {field!r}", NOT_FOUND)
+        from strongroom_client.cli.output import value_text
+
+        write(value_text(secret.value[field]))
+        return 0
+    emit(as_dict(secret), fmt, value=lambda d: d["value"], table=_secret_table)
+    return 0
+
+
+def _secret_table(data: dict[str, Any]) -> list[Section]:
+    about = [[key, data[key]] for key in ("path", "version", "id", "created_at", "updated_at")]
+    about += [[key, data[key]] for key in ("expires_at", "reads", "max_reads") if data[key]]
+    about.append(["metadata", data["metadata"]])
+    value = data["value"]
+    if isinstance(value, dict):
+        rows = [[key, val] for key, val in value.items()]
+    else:
+        rows = [["value", value]]
+    return [Section("Secret", ["Key", "Value"], about), Section("Data", ["Key", "Value"], rows)]
+
+
+@kv.command("list")
+@click.argument("prefix", default="")
+@click.option("--metadata", "-m", multiple=True, metavar="KEY=VALUE", help="Filter (repeat).")
+@format_option
+@pass_connection
+def list_(conn: Connection, prefix: str, metadata: tuple[str, ...], fmt: str | None) -> None:
+    """List the secrets under PREFIX (every page), without their values."""
+    filters = pairs(metadata, "--metadata") if metadata else None
+    items = [as_dict(info) for info in conn.client().kv.iter(prefix, metadata=filters)]
+    emit(
+        items,
+        fmt,
+        value=lambda d: [item["path"] for item in d],
+        table=lambda d: [
+            Section(
+                "",
+                ["Path", "Version", "Updated", "Expires", "Metadata"],
+                [
+                    [i["path"], i["version"], i["updated_at"], i["expires_at"], i["metadata"]]
+                    for i in d
+                ],
+            )
+        ],
+    )
+
+
+@kv.command("versions")
+@click.argument("path")
+@format_option
+@pass_connection
+def versions(conn: Connection, path: str, fmt: str | None) -> None:
+    """The versions of a secret, newest first (no values)."""
+    items = [as_dict(v) for v in conn.client().kv.versions(path)]
+    emit(items, fmt, value=lambda d: [item["version"] for item in d])
+
+
+@kv.command("delete")
+@click.argument("path")
+@format_option
+@pass_connection
+def delete(conn: Connection, path: str, fmt: str | None) -> None:
+    """Delete a secret (soft): unreadable at once, restorable with `kv undelete`."""
+    state = conn.client().kv.delete(path)
+    conn.remember_deleted(state.path, state.id)
+    emit(as_dict(state), fmt, value=lambda d: d["id"])
+
+
+def _client_with_deleted(conn: Connection) -> Any:
+    client = conn.client()
+    client.kv.deleted.update(conn.deleted())
+    return client
+
+
+@kv.command("undelete")
+@click.argument("path")
+@click.option(
+    "--versions",
+    "versions_text",
+    metavar="N,N",
+    help="Accepted as in Vault; strongroom deletes and restores a secret as a whole, with "
+    "every version that was not destroyed.",
+)
+@format_option
+@pass_connection
+def undelete(conn: Connection, path: str, versions_text: str | None, fmt: str | None) -> None:
+    """Restore a deleted secret (deleted from this machine, or give its id)."""
+    versions_list(versions_text)
+    state = _client_with_deleted(conn).kv.undelete(path)
+    emit(as_dict(state), fmt, value=lambda d: d["version"])
+
+
+@kv.command("destroy")
+@click.argument("path")
+@click.option("--versions", "versions_text", metavar="N,N", help="Versions to wipe for good.")
+@click.option("--all", "every", is_flag=True, help="Wipe every version: the secret is gone.")
+@format_option
+@pass_connection
+def destroy(
+    conn: Connection, path: str, versions_text: str | None, every: bool, fmt: str | None
+) -> None:
+    """Wipe versions of a secret for good (their values cannot be recovered)."""
+    chosen_versions = versions_list(versions_text)
+    if (chosen_versions is None) != every:
+        raise click.UsageError("give --versions N,N or --all")
+    state = _client_with_deleted(conn).kv.destroy(path, chosen_versions)
+    emit(as_dict(state), fmt, value=lambda d: d["destroyed_versions"])
+
+
+@kv.group("metadata")
+def metadata_group() -> None:
+    """A secret's metadata, version and times (never its value)."""
+
+
+@metadata_group.command("get")
+@click.argument("path")
+@format_option
+@pass_connection
+def metadata_get(conn: Connection, path: str, fmt: str | None) -> None:
+    """Show a secret without its value: version, metadata, times, reads."""
+    info = as_dict(conn.client().kv.metadata(path))
+    emit(info, fmt, value=lambda d: d["metadata"])
+
+
+__all__ = ["USAGE", "kv"]
