@@ -7,7 +7,7 @@ stored wrapped in this table and deleted when the version is destroyed, burned, 
 pruned. Versions written before keep no row here and are decrypted with the keyring as before.
 
 Revision ID: 0006
-Revises: 0002
+Revises: 0009
 Create Date: 2026-12-02 10:00:00
 """
 
@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0006"
-down_revision = "0002"
+down_revision = "0009"  # main's head when merged (the lead re-chains)
 branch_labels = None
 depends_on = None
 
