@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0006"
-down_revision = "0009"  # main's head when merged (the lead re-chains)
+down_revision = "0009"
 branch_labels = None
 depends_on = None
 
