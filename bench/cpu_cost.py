@@ -77,6 +77,12 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--duration", type=float, default=10)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--secrets", type=int, default=1_000)
+    parser.add_argument(
+        "--secret-cache-size",
+        type=int,
+        default=None,
+        help="the node's STRONGROOM_SECRET_CACHE_SIZE (0: every read goes to the database)",
+    )
     args = parser.parse_args(argv)
     exit_on_signals()
     procs = Processes()
@@ -96,6 +102,8 @@ def main(argv: list[str]) -> int:
                     "STRONGROOM_REDIS_URL": redis_url,
                     "STRONGROOM_REDIS_PREFIX": prefix,
                 }
+            if args.secret_cache_size is not None:
+                env["STRONGROOM_SECRET_CACHE_SIZE"] = str(args.secret_cache_size)
             stack.callback(procs.stop_all)
             node = StrongroomNode(
                 "strongroom",

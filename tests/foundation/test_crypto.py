@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from strongroom.barrier.service import Barrier
-from strongroom.crypto import DecryptionError, KeyPurpose, Keyring, generate_root_key
-from strongroom.crypto.aead import HEADER_BYTES
+from strongroom.crypto import DecryptionError, KeyPurpose, Keyring, envelope, generate_root_key
+from strongroom.crypto.aead import HEADER_BYTES, blob_key_version
 from strongroom.db import Database
 from tests.support import Api
 
@@ -55,6 +55,41 @@ def test_wrong_root_key_does_not_unwrap() -> None:
     with pytest.raises(DecryptionError):
         Keyring.unwrap(generate_root_key(), entries)
     assert "***" in repr(root) and root.encode() not in repr(Keyring.unwrap(root, entries))
+
+
+def test_an_envelope_opens_only_in_its_own_row_and_only_with_its_key() -> None:
+    keyring = _keyring()
+    sealed = envelope.seal_value(keyring, b"db-password", b"secret:a:1")
+    other = envelope.seal_value(keyring, b"db-password", b"secret:a:1")
+    assert sealed.ciphertext != other.ciphertext and sealed.wrapped_key != other.wrapped_key
+    assert b"db-password" not in sealed.ciphertext and "***" in repr(sealed)
+    assert blob_key_version(sealed.ciphertext) == envelope.DEK_VERSION
+    assert blob_key_version(sealed.wrapped_key) == keyring.data_version
+    opened = envelope.open_value(keyring, sealed.ciphertext, sealed.wrapped_key, b"secret:a:1")
+    assert opened == b"db-password"
+    refused = [
+        (sealed.ciphertext, sealed.wrapped_key, b"secret:b:1"),  # another row
+        (sealed.ciphertext, other.wrapped_key, b"secret:a:1"),  # another value's key
+        (sealed.ciphertext, None, b"secret:a:1"),  # its key deleted
+        (sealed.wrapped_key, None, b"secret:a:1"),  # its key offered as the value
+    ]
+    for ciphertext, wrapped, binding in refused:
+        with pytest.raises(DecryptionError):
+            envelope.open_value(keyring, ciphertext, wrapped, binding)
+    # A value stored before envelopes: a keyring blob, no key of its own.
+    legacy = keyring.encrypt(b"older", b"secret:a:1")
+    assert envelope.open_value(keyring, legacy, None, b"secret:a:1") == b"older"
+
+
+async def test_a_rotation_rewraps_value_keys_and_leaves_ciphertexts_alone(api: Api) -> None:
+    barrier = api.services.barrier
+    sealed = barrier.seal_value(b"before rotation", b"secret:r:1")
+    assert await barrier.rotate() == 2
+    rewrapped = barrier.rewrap_value_key(sealed.wrapped_key, b"secret:r:1")
+    assert (blob_key_version(sealed.wrapped_key), blob_key_version(rewrapped)) == (1, 2)
+    for key in (sealed.wrapped_key, rewrapped):
+        opened = await barrier.open_value(sealed.ciphertext, key, b"secret:r:1")
+        assert opened == b"before rotation"
 
 
 async def test_rotation_keeps_old_values_readable(api: Api) -> None:

@@ -201,3 +201,32 @@ async def test_a_cancelled_write_leaves_its_mark_pending(
             assert (await a.client.get(url, headers=on_a)).status_code == 200
         assert len(database_reads) == 4  # stable again: cached from the next read on
         assert len(secret_cache(a.services)) == 1
+
+
+async def test_a_destroyed_secret_leaves_the_caches(two_nodes: list[Config], open_api: Any) -> None:
+    async with open_api(two_nodes[0]) as a, open_api(two_nodes[1]) as b:
+        on_a, on_b, secret_id = await _setup(a, b)
+        url = f"/api/v1/secrets/{secret_id}"
+        for api, headers in ((a, on_a), (b, on_b), (a, on_a), (b, on_b)):
+            assert (await api.client.get(url, headers=headers)).status_code == 200
+        assert len(secret_cache(a.services)) == len(secret_cache(b.services)) == 1
+        destroyed = await a.client.post(f"{url}/destroy", json={}, headers=on_a)
+        assert destroyed.status_code == 200
+        # The destroying node drops its copy at once; the other at its next read of it.
+        assert len(secret_cache(a.services)) == 0
+        assert (await b.client.get(url, headers=on_b)).status_code == 404
+        assert len(secret_cache(b.services)) == 0
+
+
+async def test_entries_past_their_age_are_dropped_unread() -> None:
+    """What the sweeper does on every round (secrets/erasure.py): an entry of a secret no one
+    reads again (destroyed on another node, say) does not stay in memory."""
+    from strongroom.secrets.cache import SecretCache
+    from strongroom.secrets.repository import SecretRow, VersionedRow
+
+    cache = SecretCache(capacity=10, max_age=0.05)
+    secret = SecretRow("s1", "p", "p", 1, "{}", None, 0, None, None, False, 0.0, 0.0)
+    cache.put("s1", "w1", VersionedRow(secret, 1, b"ciphertext", 0.0, b"wrapped"), cache.generation)
+    assert cache.drop_aged() == 0 and len(cache) == 1
+    await asyncio.sleep(0.1)
+    assert cache.drop_aged() == 1 and len(cache) == 0

@@ -1,21 +1,25 @@
-"""Secrets at rest: tampered or swapped ciphertexts fail closed; no plaintext in the storage."""
+"""Secrets at rest: tampered or swapped ciphertexts and keys fail closed; no plaintext in the
+storage."""
 
 from __future__ import annotations
 
 import logging
 import subprocess
 
+import orjson
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.engine import make_url
 
-from strongroom.secrets.models import secret_versions
+from strongroom.secrets.models import secret_version_keys, secret_versions
+from strongroom.secrets.validation import binding
 from tests.secrets.conftest import BASE, create, read
 from tests.support import Api
 
 VALUE = "PLAINTEXT-MARKER-7f3a9c"
 # Header: format (1) + key version (4); then the nonce (12), the ciphertext, the tag (16).
 POSITIONS = {"key version": 4, "nonce": 5, "body": 18, "tag": -1}
+k = secret_version_keys.c
 
 
 async def _ciphertext(api: Api, secret_id: str, version: int = 1) -> bytes:
@@ -109,6 +113,116 @@ async def test_a_failed_read_of_a_burn_after_reading_secret_is_not_counted(
     restored = await read(api, admin, secret_id)
     assert restored.status_code == 200
     assert (restored.json()["value"], restored.json()["reads"]) == (VALUE, 1)
+
+
+async def _wrapped_key(api: Api, secret_id: str, version: int = 1) -> bytes:
+    async with api.services.db.connect() as conn:
+        blob = (
+            await conn.execute(
+                select(k.wrapped_key).where(k.secret_id == secret_id, k.version == version)
+            )
+        ).scalar_one()
+    assert isinstance(blob, bytes)
+    return blob
+
+
+async def _store_key(api: Api, secret_id: str, version: int, blob: bytes | None) -> None:
+    """Replace a version's wrapped key (None: delete it)."""
+    where = (k.secret_id == secret_id, k.version == version)
+    async with api.services.db.begin() as conn:
+        if blob is None:
+            await conn.execute(delete(secret_version_keys).where(*where))
+        else:
+            await conn.execute(update(secret_version_keys).where(*where).values(wrapped_key=blob))
+
+
+@pytest.mark.parametrize("where", list(POSITIONS))
+async def test_one_flipped_byte_in_a_wrapped_key_fails_the_read(
+    api: Api, admin: dict[str, str], where: str
+) -> None:
+    secret_id = (await create(api, admin, "tamper/key", VALUE))["id"]
+    blob = bytearray(await _wrapped_key(api, secret_id))
+    blob[POSITIONS[where]] ^= 0x01
+    await _store_key(api, secret_id, 1, bytes(blob))
+    response = await read(api, admin, secret_id)
+    _assert_integrity_error(response.text, response.status_code)
+
+
+async def test_keys_swapped_between_secrets_fail(api: Api, admin: dict[str, str]) -> None:
+    first = (await create(api, admin, "swap/key-first", VALUE))["id"]
+    second = (await create(api, admin, "swap/key-second", "other-value"))["id"]
+    one, two = await _wrapped_key(api, first), await _wrapped_key(api, second)
+    await _store_key(api, first, 1, two)
+    await _store_key(api, second, 1, one)
+    for secret_id in (first, second):
+        response = await read(api, admin, secret_id)
+        _assert_integrity_error(response.text, response.status_code)
+        assert "other-value" not in response.text
+
+
+async def test_keys_swapped_between_versions_fail(api: Api, admin: dict[str, str]) -> None:
+    secret_id = (await create(api, admin, "swap/key-versions", VALUE))["id"]
+    await api.client.put(f"{BASE}/{secret_id}", json={"value": "version-two"}, headers=admin)
+    one, two = await _wrapped_key(api, secret_id, 1), await _wrapped_key(api, secret_id, 2)
+    await _store_key(api, secret_id, 1, two)
+    await _store_key(api, secret_id, 2, one)
+    for version in (1, 2):
+        response = await read(api, admin, secret_id, version=version)
+        _assert_integrity_error(response.text, response.status_code)
+
+
+async def test_a_value_moved_with_its_key_to_another_secret_fails(
+    api: Api, admin: dict[str, str]
+) -> None:
+    source = (await create(api, admin, "move/source", VALUE))["id"]
+    target = (await create(api, admin, "move/target", "target-value"))["id"]
+    await _store(api, target, 1, await _ciphertext(api, source))
+    await _store_key(api, target, 1, await _wrapped_key(api, source))
+    response = await read(api, admin, target)
+    _assert_integrity_error(response.text, response.status_code)
+
+
+async def test_a_value_whose_key_was_deleted_fails_the_read(
+    api: Api, admin: dict[str, str]
+) -> None:
+    secret_id = (await create(api, admin, "tamper/no-key", VALUE))["id"]
+    await _store_key(api, secret_id, 1, None)
+    response = await read(api, admin, secret_id)
+    _assert_integrity_error(response.text, response.status_code)
+
+
+async def test_a_wrapped_key_offered_as_a_value_fails(api: Api, admin: dict[str, str]) -> None:
+    """A wrapped key is a keyring blob, like a value stored before envelopes: moved into the
+    ciphertext column (its own row dropped), it must not open as that value."""
+    secret_id = (await create(api, admin, "tamper/key-as-value", VALUE))["id"]
+    await _store(api, secret_id, 1, await _wrapped_key(api, secret_id))
+    await _store_key(api, secret_id, 1, None)
+    response = await read(api, admin, secret_id)
+    _assert_integrity_error(response.text, response.status_code)
+
+
+async def test_a_value_stored_before_envelopes_still_reads_and_destroys(
+    api: Api, admin: dict[str, str]
+) -> None:
+    """Rows written before migration 0006 hold a keyring blob and no key: they read as before,
+    until a new version or a destroy replaces them."""
+    secret_id = (await create(api, admin, "legacy/value", {"password": VALUE}))["id"]
+    legacy = api.services.barrier.encrypt(orjson.dumps({"password": VALUE}), binding(secret_id, 1))
+    await _store(api, secret_id, 1, legacy)
+    await _store_key(api, secret_id, 1, None)
+    response = await read(api, admin, secret_id)
+    assert response.status_code == 200, response.text
+    assert response.json()["value"] == {"password": VALUE}
+    destroyed = await api.client.post(f"{BASE}/{secret_id}/destroy", json={}, headers=admin)
+    assert destroyed.status_code == 200, destroyed.text
+    assert (await read(api, admin, secret_id)).status_code == 404
+    async with api.services.db.connect() as conn:
+        wiped = (
+            await conn.execute(
+                select(secret_versions.c.ciphertext).where(secret_versions.c.secret_id == secret_id)
+            )
+        ).scalar_one()
+    assert wiped is None
 
 
 async def test_no_plaintext_in_the_sqlite_file_or_its_wal(sqlite_api: Api) -> None:

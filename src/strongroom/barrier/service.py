@@ -1,5 +1,10 @@
 """The barrier: holds the unwrapped keyring while unsealed; everything secret passes through it.
 
+Secret values are sealed in envelopes (`seal_value` / `open_value`, crypto/envelope.py): each
+under a data-encryption key of its own, stored wrapped by the keyring's newest data key, so
+that deleting that wrapped key destroys the value for good. Secret-typed settings use
+`encrypt` / `decrypt` (the keyring's data key directly).
+
 While sealed (no root key), `keyring` raises `Sealed` (503) and nothing can be decrypted. A key
 rotation on any node adds a data-key version; other nodes pick it up when they meet a
 ciphertext of a version they lack, or at their next config-epoch reload.
@@ -13,7 +18,15 @@ from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 
 from strongroom.barrier.models import keyring as keyring_table
-from strongroom.crypto import DecryptionError, KeyPurpose, Keyring, RootKey, WrappedKey
+from strongroom.crypto import (
+    DecryptionError,
+    Envelope,
+    KeyPurpose,
+    Keyring,
+    RootKey,
+    WrappedKey,
+    envelope,
+)
 from strongroom.db import Database, now
 from strongroom.errors import ServiceUnavailable
 
@@ -96,6 +109,26 @@ class Barrier:
             await self.reload()
             keyring = self.keyring
         return keyring.decrypt(blob, associated_data)
+
+    def seal_value(self, plaintext: bytes, binding: bytes) -> Envelope:
+        """A secret value in its envelope: ciphertext under a fresh key, that key wrapped."""
+        return envelope.seal_value(self.keyring, plaintext, binding)
+
+    async def open_value(
+        self, ciphertext: bytes, wrapped_key: bytes | None, binding: bytes
+    ) -> bytes:
+        """Open a stored value (`wrapped_key` None: a value stored before envelopes, under the
+        keyring itself); reloads the keyring once if it names a version rotated in elsewhere."""
+        keyring = self.keyring
+        if not keyring.knows_version_of(envelope.keyring_blob(ciphertext, wrapped_key)):
+            await self.reload()
+            keyring = self.keyring
+        return envelope.open_value(keyring, ciphertext, wrapped_key, binding)
+
+    def rewrap_value_key(self, wrapped_key: bytes, binding: bytes) -> bytes:
+        """A value's key (secret_version_keys.wrapped_key) wrapped anew under the newest data
+        key, for re-keying after a rotation; its ciphertext stays as it is."""
+        return envelope.rewrap_key(self.keyring, wrapped_key, binding)
 
     @staticmethod
     def _check(root: RootKey, entries: list[WrappedKey]) -> Keyring:

@@ -103,11 +103,13 @@ class Keyring:
         return cipher.decrypt(blob, associated_data)
 
     def knows_version_of(self, blob: bytes) -> bool:
-        """False when a blob names a key version this keyring lacks (another node rotated)."""
+        """False when a blob names a key version this keyring lacks (another node rotated).
+        Version 0 is never a keyring version (envelope.DEK_VERSION): reloading cannot help."""
         try:
-            return blob_key_version(blob) in self._ciphers
+            version = blob_key_version(blob)
         except DecryptionError:
             return True
+        return version < 1 or version in self._ciphers
 
     def mac(self, purpose: KeyPurpose, data: bytes) -> str:
         """HMAC-SHA256 of `data` under the key of `purpose`, hex."""

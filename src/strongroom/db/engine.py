@@ -1,8 +1,9 @@
 """The async engine with each dialect's durability settings, and the migration runner.
 
 Dialect differences stay in this module: SQLite gets WAL with `synchronous=FULL` (a commit is
-on disk before it is acknowledged), foreign keys and a busy timeout; PostgreSQL keeps its own
-durable defaults and serialises concurrent migrations of several nodes with an advisory lock.
+on disk before it is acknowledged), foreign keys, a busy timeout and `secure_delete` (deleted
+content is overwritten with zeros: see `scrub`); PostgreSQL keeps its own durable defaults and
+serialises concurrent migrations of several nodes with an advisory lock.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from strongroom.db.hot import (
     open_sqlite_reader,
     run_asyncpg_plan,
 )
+from strongroom.db.scrub import WalScrubber
 from strongroom.db.sqlite_writer import SqliteWriter
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
@@ -68,6 +70,7 @@ class Database:
         self._sqlite_reader: sqlite3.Connection | None = None
         self._pg_pool: Any = None
         self._writer: SqliteWriter | None = None
+        self._scrubber: WalScrubber | None = None
         self._pg_pool_lock = asyncio.Lock()
         kwargs: dict[str, Any] = {"echo": echo, "hide_parameters": True}
         if self.is_sqlite:
@@ -143,6 +146,18 @@ class Database:
                 return await run_asyncpg_plan(conn, plan)
             except _LOST as exc:
                 raise DatabaseUnreachable(type(exc).__name__) from None
+
+    async def scrub(self) -> bool:
+        """Leave no copy of what was deleted before this call in the database's files, where
+        the server can see to it. SQLite: deleted content is zeroed in place (`secure_delete`)
+        and the WAL, which still holds the pages as they were, is checkpointed and truncated
+        (db/scrub.py); True when done. PostgreSQL keeps dead tuples and WAL segments beyond the
+        server's reach (README, "Destroyed means gone"): nothing to do here, False."""
+        if not self.is_sqlite:
+            return False
+        if self._scrubber is None:
+            self._scrubber = WalScrubber(self.engine.url.database or "")
+        return await self._scrubber.scrub()
 
     async def fetch_first(self, sql: str, args: list[Any]) -> Sequence[Any] | None:
         """Run a compiled read on the raw driver; `DatabaseUnavailable` if it cannot."""
@@ -224,6 +239,9 @@ class Database:
         if self._sqlite_reader is not None:
             self._sqlite_reader.close()
             self._sqlite_reader = None
+        if self._scrubber is not None:
+            self._scrubber.close()
+            self._scrubber = None
         if self._pg_pool is not None:
             await self._pg_pool.close()
             self._pg_pool = None
@@ -255,6 +273,7 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA synchronous=FULL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute("PRAGMA secure_delete=ON")
     cursor.close()
 
 

@@ -151,6 +151,8 @@ def open_sqlite_writer(path: str) -> sqlite3.Connection:
     connection.execute("PRAGMA synchronous=FULL")
     connection.execute("PRAGMA foreign_keys=ON")
     connection.execute("PRAGMA busy_timeout=30000")
+    # Wiped ciphertexts and deleted keys (versions beyond max_versions) are zeroed in place.
+    connection.execute("PRAGMA secure_delete=ON")
     return connection
 
 

@@ -20,6 +20,12 @@ Entries also age out after `MAX_AGE` seconds: a last line of defence should Redi
 change's pending mark and the change's end fail too. Expiry of the secret itself is checked
 on every read from the cached row, like any other.
 
+A cached row carries a ciphertext and its wrapped key (never an unwrapped key: unwrapping
+costs about a microsecond a read). When a secret is destroyed (secrets/erasure.py), the node
+that destroyed it drops its entry at once (`forget`); every other node's entry stops matching
+the watched value, and goes at its next read or, unread, when the sweeper drops aged entries
+(`drop_aged`): no node keeps a destroyed version past `MAX_AGE` plus one sweep interval.
+
 A secret is cached from its second read on (`wants`): the first read of an id this node has
 not seen lately neither asks for the watched value nor stores the row. Watching costs Redis
 a read and, for a name nobody watched yet, a write; reads spread over a million secrets
@@ -98,6 +104,18 @@ class SecretCache:
         self._entries.move_to_end(secret_id)
         return entry.row
 
+    def forget(self, secret_id: str) -> None:
+        self._entries.pop(secret_id, None)
+
+    def drop_aged(self) -> int:
+        """Drop every entry older than `max_age` (each would be refused at its next read);
+        the number dropped."""
+        oldest = time.monotonic() - self._max_age
+        aged = [key for key, entry in self._entries.items() if entry.stored_at < oldest]
+        for key in aged:
+            del self._entries[key]
+        return len(aged)
+
     @property
     def generation(self) -> str:
         return self._generation
@@ -106,6 +124,8 @@ class SecretCache:
         """Keep `row`, read while `watched` was the secret's value, in the store generation
         `generation` (the cache's when the read began: if it moved since, nothing is kept)."""
         if not self._capacity or not is_stable(watched) or row.secret.max_reads is not None:
+            return
+        if row.ciphertext is None:  # destroyed: nothing worth keeping, a 404 from the database
             return
         if generation != self._generation:
             return

@@ -2,18 +2,20 @@
 
 `next_version` is a hot transaction (db/hot.py) on every database. Its first step takes the
 next version number on the secret row (UPDATE ... RETURNING, which also locks the row until
-commit, so concurrent writers queue instead of failing); the value is encrypted for that
-version, then stored; metadata and the wiping of versions beyond `max_versions` follow in the
-same transaction. On PostgreSQL that is five round trips (BEGIN, three statements, COMMIT).
+commit, so concurrent writers queue instead of failing); the value is sealed for that
+version (crypto/envelope.py), then stored with its wrapped key; metadata and the wiping of
+versions beyond `max_versions` (their ciphertexts and their keys) follow in the same
+transaction. On PostgreSQL that is five to nine round trips (BEGIN, three to seven statements,
+COMMIT): there it serves the writes that change metadata, and the fallback of `bump_from`.
 
 `bump_from` is the same write as one statement, for PostgreSQL and a write that leaves the
 metadata alone: the caller knows the row's path (checked against its policy) and the version
-it expects, and encrypted the value for the version after it; data-modifying CTEs then bump
-the row only if it is still live at that version, insert the version and wipe what falls
-beyond `max_versions`, atomically, in one round trip. If another writer got there first
-nothing changes and the caller reads again (optimistic concurrency, with the locking
-transaction as the fallback). The bumps of concurrent writers share that statement: it takes
-arrays, one element per bump (group commit, db/batch.py).
+it expects, and sealed the value for the version after it; data-modifying CTEs then bump
+the row only if it is still live at that version, insert the version and its key, and wipe
+what falls beyond `max_versions` (ciphertexts and keys), atomically, in one round trip. If
+another writer got there first nothing changes and the caller reads again (optimistic
+concurrency, with the locking transaction as the fallback). The bumps of concurrent writers
+share that statement: it takes arrays, one element per bump (group commit, db/batch.py).
 """
 
 from __future__ import annotations
@@ -25,13 +27,19 @@ from typing import Any
 from sqlalchemy import any_, bindparam, case, delete, func, insert, select, update
 from sqlalchemy.dialects.postgresql import ARRAY
 
+from strongroom.crypto import Envelope
 from strongroom.db import Database
 from strongroom.db.batch import Batcher
 from strongroom.db.hot import HotQuery, HotStatement, PerDatabase, Plan, Step
-from strongroom.secrets.models import secret_metadata, secret_versions, secrets
+from strongroom.secrets.models import (
+    secret_metadata,
+    secret_version_keys,
+    secret_versions,
+    secrets,
+)
 from strongroom.secrets.repository import SECRET_COLUMNS, SecretRow, live, secret_row
 
-s, v, m = secrets.c, secret_versions.c, secret_metadata.c
+s, v, m, k = secrets.c, secret_versions.c, secret_metadata.c, secret_version_keys.c
 
 
 @dataclass(slots=True)  # built per request: a frozen __init__ costs 8x; never mutated
@@ -52,7 +60,7 @@ class NextVersion:
 class _Bump:
     write: NextVersion
     expected: int
-    ciphertext: bytes
+    sealed: Envelope
 
     def __repr__(self) -> str:
         return f"_Bump({self.write.secret_id!r}, expected={self.expected})"
@@ -76,6 +84,13 @@ class HotWrites:
                 created_by=bindparam("by"),
             )
         )
+        self._insert_key = db.hot_statement(
+            insert(secret_version_keys).values(
+                secret_id=bindparam("sid"),
+                version=bindparam("version"),
+                wrapped_key=bindparam("wrapped_key"),
+            )
+        )
         self._drop_metadata = db.hot_statement(
             delete(secret_metadata).where(m.secret_id == bindparam("sid"))
         )
@@ -92,6 +107,11 @@ class HotWrites:
                 v.version <= bindparam("up_to"),
             )
             .values(ciphertext=None, destroyed_at=bindparam("at"))
+        )
+        self._drop_keys = db.hot_statement(
+            delete(secret_version_keys).where(
+                k.secret_id == bindparam("sid"), k.version <= bindparam("up_to")
+            )
         )
 
     def _bumps_statement(self) -> HotQuery:
@@ -111,6 +131,7 @@ class HotWrites:
                 column("set_expiry", s.destroyed),
                 column("expires_at", s.expires_at),
                 column("ciphertext", v.ciphertext),
+                column("wrapped_key", k.wrapped_key),
                 column("value_type", v.value_type),
                 column("up_to", v.version),
             ).cte("batch")
@@ -130,6 +151,7 @@ class HotWrites:
                 .returning(
                     *SECRET_COLUMNS,
                     b.ciphertext.label("new_ciphertext"),
+                    b.wrapped_key.label("new_wrapped_key"),
                     b.value_type.label("new_value_type"),
                     b.at.label("new_at"),
                     b.by.label("new_by"),
@@ -144,6 +166,10 @@ class HotWrites:
                     n.id, n.current_version, n.new_ciphertext, n.new_value_type, n.new_at, n.new_by
                 ),
             )
+            added_key = insert(secret_version_keys).from_select(
+                ["secret_id", "version", "wrapped_key"],
+                select(n.id, n.current_version, n.new_wrapped_key),
+            )
             wiped = (
                 update(secret_versions)
                 .where(
@@ -153,8 +179,14 @@ class HotWrites:
                 )
                 .values(ciphertext=None, destroyed_at=n.new_at)
             )
+            dropped_keys = delete(secret_version_keys).where(
+                k.secret_id == n.id, k.version <= n.wipe_up_to
+            )
             query = select(*(n[c.name] for c in SECRET_COLUMNS)).add_cte(
-                added.cte("added"), wiped.cte("wiped")
+                added.cte("added"),
+                added_key.cte("added_key"),
+                wiped.cte("wiped"),
+                dropped_keys.cte("dropped_keys"),
             )
             self._bumps_from = self._db.hot(query)
         return self._bumps_from
@@ -170,22 +202,23 @@ class HotWrites:
             by=[b.write.by for b in bumps],
             set_expiry=[b.write.set_expiry for b in bumps],
             expires_at=[b.write.expires_at for b in bumps],
-            ciphertext=[b.ciphertext for b in bumps],
+            ciphertext=[b.sealed.ciphertext for b in bumps],
+            wrapped_key=[b.sealed.wrapped_key for b in bumps],
             value_type=[b.write.value_type for b in bumps],
             up_to=[b.expected + 1 - b.write.max_versions for b in bumps],
         )
         return {row[0]: secret_row(row) for row in rows}
 
     async def bump_from(
-        self, write: NextVersion, expected: int, ciphertext: bytes
+        self, write: NextVersion, expected: int, sealed: Envelope
     ) -> SecretRow | None:
-        """PostgreSQL, metadata unchanged: version `expected + 1` (`ciphertext` encrypted for
-        it) in one statement, shared with the other bumps waiting at the same time (db/batch.py);
+        """PostgreSQL, metadata unchanged: version `expected + 1` (`sealed` for it) in one
+        statement, shared with the other bumps waiting at the same time (db/batch.py);
         the row as it now is, or None if the secret is no longer live at `expected` (nothing
         changed then)."""
         if write.metadata is not None or self._db.is_sqlite:
             raise ValueError("bump_from is for PostgreSQL writes that keep the metadata")
-        return await self.batcher.submit(_Bump(write, expected, ciphertext))
+        return await self.batcher.submit(_Bump(write, expected, sealed))
 
     def _bump(self, metadata: bool, expiry: bool, cas: bool) -> HotStatement:
         statement = self._bumps.get((metadata, expiry, cas))
@@ -204,7 +237,7 @@ class HotWrites:
         self,
         write: NextVersion,
         check: Callable[[SecretRow], None],
-        encrypt: Callable[[int], bytes],
+        seal: Callable[[int], Envelope],
     ) -> Plan[SecretRow | None]:
         """The plan of the write; returns the secret row as it now is, or None if the secret
         is gone, not live, or (with `cas`) at another version: nothing was changed then.
@@ -223,14 +256,19 @@ class HotWrites:
         secret = secret_row(row)
         check(secret)
         version = secret.current_version
+        sealed = seal(version)
         yield Step(
             self._insert_version,
             {
                 **common,
                 "version": version,
-                "ciphertext": encrypt(version),
+                "ciphertext": sealed.ciphertext,
                 "value_type": write.value_type,
             },
+        )
+        yield Step(
+            self._insert_key,
+            {"sid": write.secret_id, "version": version, "wrapped_key": sealed.wrapped_key},
         )
         if write.metadata is not None:
             yield Step(self._drop_metadata, {"sid": write.secret_id})
@@ -239,7 +277,9 @@ class HotWrites:
                 rows = [{"sid": sid, "key": k, "value": val} for k, val in write.metadata.items()]
                 yield Step(self._add_metadata, many=rows)
         if version > write.max_versions:
-            yield Step(self._wipe, {**common, "up_to": version - write.max_versions})
+            up_to = version - write.max_versions
+            yield Step(self._wipe, {**common, "up_to": up_to})
+            yield Step(self._drop_keys, {"sid": write.secret_id, "up_to": up_to})
         return secret
 
 

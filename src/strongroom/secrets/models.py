@@ -5,6 +5,7 @@ from sqlalchemy import (
     Column,
     Float,
     ForeignKey,
+    ForeignKeyConstraint,
     Index,
     Integer,
     LargeBinary,
@@ -50,12 +51,36 @@ secret_versions = Table(
     Column("secret_id", String(36), ForeignKey("secrets.id", ondelete="CASCADE"), nullable=False),
     Column("version", Integer, nullable=False),
     # AES-256-GCM blob (crypto.aead) bound to "secret:<id>:<version>"; NULL once destroyed.
+    # Under the version's own key (secret_version_keys) when that row exists; without one, a
+    # value written before envelopes (migration 0006), under a keyring data key.
     Column("ciphertext", LargeBinary, nullable=True),
     Column("value_type", String(8), nullable=False, default="string"),
     Column("created_at", Float, nullable=False),
     Column("created_by", String(64), nullable=True),
     Column("destroyed_at", Float, nullable=True),
     PrimaryKeyConstraint("secret_id", "version"),
+)
+
+# The key of each version's value (envelope encryption, crypto/envelope.py): a random 256-bit
+# data-encryption key drawn for that version, wrapped by a keyring data key (the version is in
+# the blob's header) with associated data "dek|secret:<id>:<version>". A row lives exactly as
+# long as its version holds a ciphertext: the destroy, the burn of a `max_reads` secret, the
+# expiry sweep and the pruning beyond `max_versions` delete it in the transaction that wipes
+# the ciphertext, and then no copy of that ciphertext can be decrypted with the keyring. Kept
+# apart from the ciphertexts: small rows, deleted rather than updated. Key rotation re-wraps
+# `wrapped_key` (envelope.rewrap_key); the ciphertexts never need rewriting.
+secret_version_keys = Table(
+    "secret_version_keys",
+    metadata,
+    Column("secret_id", String(36), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("wrapped_key", LargeBinary, nullable=False),
+    PrimaryKeyConstraint("secret_id", "version"),
+    ForeignKeyConstraint(
+        ["secret_id", "version"],
+        ["secret_versions.secret_id", "secret_versions.version"],
+        ondelete="CASCADE",
+    ),
 )
 
 secret_metadata = Table(

@@ -1,7 +1,8 @@
 """All SQL that changes secrets: writes, counted reads and the expiry sweep (Core, no ORM).
 
 Every writer locks the secret row (an UPDATE of `secrets`) before it touches that secret's
-versions, so concurrent writers queue instead of deadlocking.
+versions, so concurrent writers queue instead of deadlocking. Whatever wipes a ciphertext
+deletes its version's key (secret_version_keys) in the same statement group and transaction.
 """
 
 from __future__ import annotations
@@ -12,10 +13,16 @@ from dataclasses import dataclass
 from sqlalchemy import and_, delete, exists, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from strongroom.secrets.models import secret_metadata, secret_versions, secrets
+from strongroom.crypto import Envelope
+from strongroom.secrets.models import (
+    secret_metadata,
+    secret_version_keys,
+    secret_versions,
+    secrets,
+)
 from strongroom.secrets.repository import live
 
-s, v, m = secrets.c, secret_versions.c, secret_metadata.c
+s, v, m, k = secrets.c, secret_versions.c, secret_metadata.c, secret_version_keys.c
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,20 +78,26 @@ async def insert_version(
     conn: AsyncConnection,
     secret_id: str,
     version: int,
-    ciphertext: bytes,
+    sealed: Envelope,
     value_type: str,
     at: float,
     by: str,
 ) -> None:
+    """A version and its key (the key's row refers to the version's: inserted after it)."""
     await conn.execute(
         insert(secret_versions).values(
             secret_id=secret_id,
             version=version,
-            ciphertext=ciphertext,
+            ciphertext=sealed.ciphertext,
             value_type=value_type,
             created_at=at,
             created_by=by,
             destroyed_at=None,
+        )
+    )
+    await conn.execute(
+        insert(secret_version_keys).values(
+            secret_id=secret_id, version=version, wrapped_key=sealed.wrapped_key
         )
     )
 
@@ -110,15 +123,20 @@ async def wipe_versions(
     versions: Sequence[int] | None = None,
     up_to: int | None = None,
 ) -> list[int]:
-    """Wipe ciphertexts (all, the listed versions, or those <= `up_to`); the wiped versions."""
+    """Wipe ciphertexts and delete their keys (all, the listed versions, or those <= `up_to`);
+    the wiped versions."""
     statement = update(secret_versions).where(v.secret_id == secret_id, v.ciphertext.is_not(None))
+    drop_keys = delete(secret_version_keys).where(k.secret_id == secret_id)
     if versions is not None:
         statement = statement.where(v.version.in_(list(versions)))
+        drop_keys = drop_keys.where(k.version.in_(list(versions)))
     if up_to is not None:
         statement = statement.where(v.version <= up_to)
+        drop_keys = drop_keys.where(k.version <= up_to)
     rows = await conn.execute(
         statement.values(ciphertext=None, destroyed_at=now).returning(v.version)
     )
+    await conn.execute(drop_keys)
     return sorted(int(row[0]) for row in rows)
 
 
@@ -194,7 +212,8 @@ async def count_read(conn: AsyncConnection, secret_id: str, now: float) -> tuple
 
 
 async def sweep_expired(conn: AsyncConnection, now: float, limit: int) -> int:
-    """Destroy up to `limit` expired secrets: wipe their ciphertexts, release their paths.
+    """Destroy up to `limit` expired secrets: wipe their ciphertexts and delete their keys,
+    release their paths.
 
     Rows are claimed with FOR UPDATE SKIP LOCKED (ignored by SQLite, which has one writer), so
     sweepers on several nodes take disjoint batches; a second sweep finds nothing to do.
@@ -219,4 +238,5 @@ async def sweep_expired(conn: AsyncConnection, now: float, limit: int) -> int:
         .where(v.secret_id.in_(ids), v.ciphertext.is_not(None))
         .values(ciphertext=None, destroyed_at=now)
     )
+    await conn.execute(delete(secret_version_keys).where(k.secret_id.in_(ids)))
     return int(result.rowcount)

@@ -4,7 +4,8 @@ An ordinary read is one SQL statement (the secret joined with its version, compi
 run as one driver call: no BEGIN/ROLLBACK around it), one decryption, and no write: `reads` is
 counted only for secrets with `max_reads`. Those take the burn-after-N path: a conditional
 increment, the read and, after the last permitted read, the wipe, all in one transaction, so
-exactly N reads succeed however many nodes race for them.
+exactly N reads succeed however many nodes race for them. The last read deletes the value's
+key with its ciphertext, and scrubs the database files before it answers (erasure.py).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from strongroom.secrets import mutations
 from strongroom.secrets import repository as repo
 from strongroom.secrets.access import require
 from strongroom.secrets.cache import secret_cache
+from strongroom.secrets.erasure import erased
 from strongroom.secrets.paths import normalize_path
 from strongroom.secrets.validation import binding
 from strongroom.services import Services
@@ -124,7 +126,9 @@ async def decrypt(services: Services, row: repo.VersionedRow) -> bytes:
     if row.ciphertext is None:
         raise NotFound(f"version {row.version} was destroyed")
     try:
-        return await services.barrier.decrypt(row.ciphertext, binding(row.secret.id, row.version))
+        return await services.barrier.open_value(
+            row.ciphertext, row.wrapped_key, binding(row.secret.id, row.version)
+        )
     except DecryptionError:
         log.error(
             "secret %s version %d failed decryption: stored data altered or moved",
@@ -147,7 +151,10 @@ async def _consume(services: Services, secret_id: str, version: int | None) -> R
         # A failure here raises out of the transaction: the read is not counted.
         plaintext = await decrypt(services, row)
         reads, max_reads = counted
-        if reads >= max_reads:
+        burnt = reads >= max_reads
+        if burnt:
             await mutations.wipe_versions(conn, secret_id, at)
             await mutations.mark_destroyed(conn, secret_id, at)
+    if burnt:
+        await erased(services, secret_id)
     return Revealed(row, plaintext, reads)

@@ -26,9 +26,14 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from strongroom.db import Database
 from strongroom.db.batch import Batcher
 from strongroom.db.hot import HotQuery, PerDatabase
-from strongroom.secrets.models import secret_metadata, secret_versions, secrets
+from strongroom.secrets.models import (
+    secret_metadata,
+    secret_version_keys,
+    secret_versions,
+    secrets,
+)
 
-s, v, m = secrets.c, secret_versions.c, secret_metadata.c
+s, v, m, k = secrets.c, secret_versions.c, secret_metadata.c, secret_version_keys.c
 
 
 @dataclass(slots=True)  # built per request: a frozen __init__ costs 8x; never mutated
@@ -49,12 +54,14 @@ class SecretRow:
 
 @dataclass(slots=True)  # built per request: a frozen __init__ costs 8x; never mutated
 class VersionedRow:
-    """A secret joined with one of its versions (the read path)."""
+    """A secret joined with one of its versions and that version's wrapped key (the read
+    path). `wrapped_key` is None for a value stored before envelopes (crypto/envelope.py)."""
 
     secret: SecretRow
     version: int
     ciphertext: bytes | None
     version_created_at: float
+    wrapped_key: bytes | None
 
     def __repr__(self) -> str:
         return f"VersionedRow(id={self.secret.id!r}, version={self.version})"
@@ -84,7 +91,7 @@ SECRET_COLUMNS = (
     s.updated_at,
 )
 _N = len(SECRET_COLUMNS)
-_VERSION_COLUMNS = (v.version, v.ciphertext, v.created_at)
+_VERSION_COLUMNS = (v.version, v.ciphertext, v.created_at, k.wrapped_key)
 
 
 def secret_row(row: Sequence[Any]) -> SecretRow:
@@ -94,12 +101,16 @@ def secret_row(row: Sequence[Any]) -> SecretRow:
 
 
 def _versioned(row: Sequence[Any]) -> VersionedRow:
-    return VersionedRow(secret_row(row), row[_N], row[_N + 1], row[_N + 2])
+    return VersionedRow(secret_row(row), row[_N], row[_N + 1], row[_N + 2], row[_N + 3])
 
 
 def _joined(version_clause: ColumnElement[bool]) -> Any:
+    """The secret, one version and its key, in one statement (the key: one more primary-key
+    probe; no row for a value stored before envelopes)."""
     return select(*SECRET_COLUMNS, *_VERSION_COLUMNS).select_from(
-        secrets.join(secret_versions, and_(v.secret_id == s.id, version_clause))
+        secrets.join(secret_versions, and_(v.secret_id == s.id, version_clause)).outerjoin(
+            secret_version_keys, and_(k.secret_id == v.secret_id, k.version == v.version)
+        )
     )
 
 

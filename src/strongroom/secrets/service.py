@@ -1,9 +1,11 @@
 """Secrets: writes (create, update, delete, undelete, destroy) and the expiry sweeper.
 
-Every value is encrypted by the barrier with associated data `secret:<id>:<version>`, so a
-ciphertext only ever decrypts in its own row. An update takes its version number
-optimistically (see secrets/hot_writes.py); the other writers lock the secret row before
-touching its versions.
+Every value is sealed by the barrier in an envelope (a key of its own, wrapped by the keyring:
+crypto/envelope.py) with associated data `secret:<id>:<version>`, so a ciphertext only ever
+decrypts in its own row, and only while its key exists. Destroying a value deletes its key
+with its ciphertext, then scrubs the database files (secrets/erasure.py). An update takes its
+version number optimistically (see secrets/hot_writes.py); the other writers lock the secret
+row before touching its versions.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import orjson
 from sqlalchemy.exc import IntegrityError
 
 from strongroom.auth.principal import Principal
+from strongroom.crypto import Envelope
 from strongroom.db import now
 from strongroom.db.base import new_id
 from strongroom.errors import Conflict, InvalidInput, NotFound
@@ -27,6 +30,7 @@ from strongroom.secrets import mutations
 from strongroom.secrets import repository as repo
 from strongroom.secrets.access import require
 from strongroom.secrets.cache import path_memo, watch_name
+from strongroom.secrets.erasure import after_sweep, erased
 from strongroom.secrets.hot_writes import NextVersion, hot_writes
 from strongroom.secrets.paths import normalize_path
 from strongroom.secrets.schemas import DestroyRequest, SecretCreate, SecretUpdate
@@ -118,13 +122,13 @@ async def create_secret(
         created_by=principal.username,
     )
     ctx.secret_id = new.id
-    ciphertext = services.barrier.encrypt(plaintext, binding(new.id, 1))
+    sealed = services.barrier.seal_value(plaintext, binding(new.id, 1))
     try:
         async with changing(services, new.id) as change, services.db.begin() as conn:
             await mutations.release_stale_holder(conn, path, at)
             await mutations.insert_secret(conn, new)
             await mutations.insert_version(
-                conn, new.id, 1, ciphertext, value_type(body.value), at, principal.username
+                conn, new.id, 1, sealed, value_type(body.value), at, principal.username
             )
             await mutations.replace_metadata(conn, new.id, metadata, fresh=True)
             secret = await repo.get_secret(conn, new.id)
@@ -213,16 +217,16 @@ async def _write_next_version(
         ctx.secret_path = secret.path
         require(services, principal, Capability.update, secret.path)
 
-    def encrypt(version: int) -> bytes:
-        return barrier.encrypt(plaintext, binding(secret_id, version))
+    def seal(version: int) -> Envelope:
+        return barrier.seal_value(plaintext, binding(secret_id, version))
 
     updated = None
     if metadata is None and not services.db.is_sqlite:
-        updated = await _bump_on_hint(services, principal, write, encrypt, ctx)
+        updated = await _bump_on_hint(services, principal, write, seal, ctx)
         if updated is None:
-            updated = await _bump_optimistically(services, principal, write, encrypt, ctx)
+            updated = await _bump_optimistically(services, principal, write, seal, ctx)
     if updated is None:
-        plan = hot_writes(services.db).next_version(write, check, encrypt)
+        plan = hot_writes(services.db).next_version(write, check, seal)
         updated = await services.db.run_plan(plan)
     if updated is None:
         # Unknown, deleted, expired or not at `cas`: say which (nothing was written).
@@ -236,7 +240,7 @@ async def _bump_on_hint(
     services: Services,
     principal: Principal,
     write: NextVersion,
-    encrypt: Callable[[int], bytes],
+    seal: Callable[[int], Envelope],
     ctx: RequestContext,
 ) -> repo.SecretRow | None:
     """The PostgreSQL write in one statement and no read before it, when this node knows the
@@ -249,7 +253,7 @@ async def _bump_on_hint(
         return None
     ctx.secret_path = path
     require(services, principal, Capability.update, path)
-    return await hot_writes(services.db).bump_from(write, expected, encrypt(expected + 1))
+    return await hot_writes(services.db).bump_from(write, expected, seal(expected + 1))
 
 
 def _version_hint(watched: str | None) -> int | None:
@@ -264,18 +268,18 @@ async def _bump_optimistically(
     services: Services,
     principal: Principal,
     write: NextVersion,
-    encrypt: Callable[[int], bytes],
+    seal: Callable[[int], Envelope],
     ctx: RequestContext,
 ) -> repo.SecretRow | None:
     """The PostgreSQL write in one statement (hot_writes.bump_from): read the row, check it,
-    encrypt for the next version, write if the row is still at the version read. None when
+    seal for the next version, write if the row is still at the version read. None when
     other writers kept winning: the caller then queues on the row lock (run_plan)."""
     reads, writes = repo.hot_reads(services.db), hot_writes(services.db)
     for _ in range(OPTIMISTIC_TRIES):
         secret = await reads.secret(write.secret_id)
         secret = _writable(services, principal, secret, write.cas, ctx)
         version = secret.current_version
-        updated = await writes.bump_from(write, version, encrypt(version + 1))
+        updated = await writes.bump_from(write, version, seal(version + 1))
         if updated is not None:
             return updated
     return None
@@ -352,7 +356,8 @@ async def destroy_secret(
     body: DestroyRequest,
     ctx: RequestContext,
 ) -> Written:
-    """Wipe ciphertexts for good; with no versions given (or none left), the secret is gone."""
+    """Wipe ciphertexts and delete their keys for good; with no versions given (or none
+    left), the secret is gone. Answered once the database files are scrubbed (erasure.py)."""
     await _load(services, principal, secret_id, Capability.delete, ctx)
     at = now()
     async with changing(services, secret_id), services.db.begin() as conn:
@@ -373,11 +378,13 @@ async def destroy_secret(
             await mutations.mark_destroyed(conn, secret_id, at)
         secret = await repo.get_secret(conn, secret_id)
     assert secret is not None
+    await erased(services, secret_id)
     return Written(secret, secret.current_version, orjson.loads(secret.metadata), tuple(wiped))
 
 
 async def sweep_expired_secrets(services: Services, now: float) -> int:
-    """Destroy the ciphertexts of expired secrets; safe on every node at once."""
+    """Destroy the ciphertexts and keys of expired secrets, then scrub the database files;
+    safe on every node at once."""
     total = 0
     for _ in range(SWEEP_MAX_BATCHES):
         async with services.db.begin() as conn:
@@ -385,4 +392,5 @@ async def sweep_expired_secrets(services: Services, now: float) -> int:
         total += swept
         if swept < SWEEP_BATCH:
             break
+    await after_sweep(services)
     return total

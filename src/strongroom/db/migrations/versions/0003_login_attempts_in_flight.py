@@ -5,7 +5,7 @@ password is checked, so that concurrent guesses cannot outrun the lock-out (issu
 finding 1): `pending` counts the attempts reserved and not yet settled.
 
 Revision ID: 0003
-Revises: 0009
+Revises: 0006
 Create Date: 2026-12-02 10:00:00
 """
 
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0003"
-down_revision = "0009"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 
