@@ -27,6 +27,7 @@ from harness.common import (
 )
 from harness.procs import Processes, log_tail, wait_until
 
+LOCKOUT_ROOM = {"login_failure_threshold": 1000, "login_ip_failure_threshold": 100_000}
 ROLE = {
     "name": "bench",
     "description": "benchmark workloads",
@@ -130,6 +131,10 @@ class StrongroomNode:
             admin = self._login(http, "admin", self.admin_password())
             http.headers["Authorization"] = f"Bearer {admin}"
             expect(http.post(f"{API}/roles", json=ROLE), "create role bench")
+            # The login workloads run many logins of one account from one address at once:
+            # each attempt in flight holds a slot of the lock-out counters (README, "Login
+            # lock-out"), so the thresholds make room for them.
+            expect(http.post(f"{API}/sys/security", json=LOCKOUT_ROOM), "lock-out thresholds")
             user = {"username": BENCH_USER, "role": "bench", "password": self.password}
             expect(http.post(f"{API}/users/create", json=user), "create user bench")
             del http.headers["Authorization"]

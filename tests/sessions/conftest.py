@@ -124,11 +124,12 @@ async def _database_backend(kind: str, url: str) -> AsyncIterator[Backend]:
 
 
 async def ledger_database(path: Path) -> Database:
-    """A SQLite database with the table where a Redis store records its generation (the
-    nodes of one test share it, as they share their database)."""
+    """A SQLite database with the tables where a Redis store records its generation and its
+    lock-outs (the nodes of one test share it, as they share their database)."""
     db = Database(f"sqlite+aiosqlite:///{path}")
     async with db.begin() as conn:
         await conn.run_sync(store_generations.create, checkfirst=True)
+        await conn.run_sync(login_failures.create, checkfirst=True)
     return db
 
 

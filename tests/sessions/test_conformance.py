@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
+from dataclasses import replace
 
 from strongroom.crypto import ACCESS_PREFIX, REFRESH_PREFIX, new_token, token_hash
 from strongroom.sessions.store import AuthOutcome, RotateOutcome, RotateRequest, SessionStore
@@ -19,8 +20,22 @@ async def auth(store: SessionStore, issued: Issued, now: float, ip: str | None =
     return (await store.authenticate(issued.access_hash, ip, now, "")).outcome
 
 
+async def auth_hash(store: SessionStore, access_hash: str, now: float) -> AuthOutcome:
+    return (await store.authenticate(access_hash, IP, now, "")).outcome
+
+
+async def open_sessions(store: SessionStore, *issued: Issued) -> None:
+    for one in issued:
+        await store.create(one.session)
+
+
 def renewal(
-    issued: Issued, now: float, *, client_ip: str = IP, role: str | None = None
+    issued: Issued,
+    now: float,
+    *,
+    client_ip: str = IP,
+    role: str | None = None,
+    max_access_ttl: float = 86400.0,
 ) -> tuple[RotateRequest, str, str]:
     access, refresh = new_token(ACCESS_PREFIX), new_token(REFRESH_PREFIX)
     request = RotateRequest(
@@ -29,7 +44,7 @@ def renewal(
         new_refresh_hash=token_hash(refresh),
         now=now,
         client_ip=client_ip,
-        access_ttl=60.0,
+        max_access_ttl=max_access_ttl,
         refresh_ttl=600.0,
         role=role,
     )
@@ -238,6 +253,31 @@ async def test_rotate_replaces_both_tokens(backend: Backend, t0: float) -> None:
     assert await store.peek_refresh(issued.refresh_hash, t0 + 11) is None
     assert (await store.authenticate(new_access, IP, t0 + 11, "")).outcome is OK
     assert await store.peek_refresh(new_refresh, t0 + 11) is not None
+
+
+async def test_finding_7_rotate_keeps_the_sessions_own_access_ttl(
+    backend: Backend, t0: float
+) -> None:
+    """Issue 16, finding 7: a short access TTL asked at login survives every renew; today's
+    longest allowed TTL still caps it."""
+    short = issue(t0 + 0.123456789, access_ttl=2.0)
+    long = issue(t0, access_ttl=3600.0)
+    await open_sessions(backend.store, short, long)
+    request, _, _ = renewal(short, t0 + 10.987654321)
+    renewed = await backend.other.rotate(request)
+    assert renewed.session is not None
+    assert renewed.session.access_expires_at == t0 + 10.987654321 + 2.0  # exactly
+    again, newest, _ = renewal(
+        Issued(replace(short.session, refresh_hash=request.new_refresh_hash), "", ""), t0 + 20
+    )
+    assert (await backend.store.rotate(again)).session is not None
+    assert (await auth_hash(backend.store, newest, t0 + 21.9)) is OK
+    assert (await auth_hash(backend.store, newest, t0 + 22)) is EXPIRED
+
+    capped, _, _ = renewal(long, t0 + 5, max_access_ttl=600.0)
+    result = await backend.store.rotate(capped)
+    assert result.session is not None
+    assert result.session.access_expires_at == t0 + 5 + 600.0
 
 
 async def test_rotate_never_extends_past_the_absolute_lifetime(

@@ -52,6 +52,8 @@ def every_operation(
         "revoke_user_sessions": lambda: store.revoke_user_sessions(session.user_id),
         "get_session": lambda: store.get_session(issued.id, at),
         "list_sessions": lambda: store.list_sessions(None, at, limit=10, cursor=None),
+        "reserve_login": lambda: store.reserve_login([counter], at),
+        "settle_login": lambda: store.settle_login([counter], at, failed=True),
         "record_login_failure": lambda: store.record_login_failure([counter], at),
         "login_lockout": lambda: store.login_lockout([counter.key], at),
         "clear_login_failures": lambda: store.clear_login_failures(counter.key),

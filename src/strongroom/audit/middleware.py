@@ -1,8 +1,12 @@
 """Writes the audit record of a request before its response starts.
 
 Pure ASGI, inside the transport guard (which made the request context). Requests that
-authenticated (`ctx.principal`) or failed to (`ctx.auth_failed`) get one record, written when
-the app sends `http.response.start` and before that message goes on. If no sink could store
+authenticated (`ctx.principal`) or failed to (`ctx.auth_failed`), and every request that
+touches authentication (`touches_authentication`: credentials presented, or an auth route),
+get one record, written when the app sends `http.response.start` and before that message
+goes on. A request that presented a bearer token but ended before its session check (a
+malformed body, an unknown route) is recorded under the token's session, looked up without
+consuming a use, or as a failed authentication when the token is not valid. If no sink could store
 it and the request is sensitive (`is_sensitive_path`, or `ctx.sensitive` set by the route),
 the client gets 503 `audit_unavailable` instead and not one byte of the original response.
 When every sink is already known broken, sensitive requests are refused before they run
@@ -15,9 +19,15 @@ import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from strongroom.audit.log import AuditLog
-from strongroom.audit.record import is_sensitive_path, now, request_record
+from strongroom.audit.record import (
+    is_sensitive_path,
+    now,
+    request_record,
+    touches_authentication,
+)
+from strongroom.auth.dependencies import identify_for_audit
 from strongroom.http.context import SCOPE_KEY, RequestContext
-from strongroom.services import ServicesHolder
+from strongroom.services import Services, ServicesHolder
 
 _UNAVAILABLE_BODY = orjson.dumps(
     {
@@ -61,20 +71,21 @@ class AuditMiddleware:
         if sensitive and not audit.healthy and not await audit.probe():
             await send_unavailable(send)
             return
-        await _AuditedExchange(scope, ctx, audit, send, sensitive).run(self.app, receive)
+        await _AuditedExchange(scope, ctx, services, send, sensitive).run(self.app, receive)
 
 
 class _AuditedExchange:
     """One request's passage: records at response start, withholds a refused response."""
 
-    __slots__ = ("audit", "blocked", "ctx", "scope", "send", "sensitive", "started")
+    __slots__ = ("audit", "blocked", "ctx", "scope", "send", "sensitive", "services", "started")
 
     def __init__(
-        self, scope: Scope, ctx: RequestContext, audit: AuditLog, send: Send, sensitive: bool
+        self, scope: Scope, ctx: RequestContext, services: Services, send: Send, sensitive: bool
     ) -> None:
         self.scope = scope
         self.ctx = ctx
-        self.audit = audit
+        self.services = services
+        self.audit: AuditLog = services.audit
         self.send = send
         self.sensitive = sensitive
         self.started = False
@@ -97,7 +108,9 @@ class _AuditedExchange:
 
     def _needs_record(self) -> bool:
         ctx = self.ctx
-        return ctx.principal is not None or ctx.auth_failed or ctx.audit_anyway
+        if ctx.principal is not None or ctx.auth_failed or ctx.audit_anyway:
+            return True
+        return touches_authentication(self.scope)
 
     async def send_message(self, message: Message) -> None:
         if message["type"] == "http.response.start" and not self.started:
@@ -115,4 +128,6 @@ class _AuditedExchange:
         """True when the record is stored, or the request needs none."""
         if not self._needs_record():
             return True
+        if self.ctx.principal is None and not self.ctx.auth_failed:
+            await identify_for_audit(self.services, self.scope, self.ctx)
         return await self.audit.write(request_record(self.scope, self.ctx, status, now()))

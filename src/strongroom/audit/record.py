@@ -57,6 +57,20 @@ _NEVER_REFUSED = frozenset(
 )
 
 
+# Routes that authenticate (log in, renew, revoke, register, GitHub): every request to them
+# is recorded, whatever its outcome.
+_AUTH_PREFIXES = ("/api/v1/auth/", "/api/v1/token/", "/api/v1/users/create")
+
+
+def touches_authentication(scope: Scope) -> bool:
+    """Whether a request presents credentials (an Authorization header) or goes to a route
+    that authenticates: it is recorded whatever becomes of it (issue 16, finding 2) — a
+    lock-out's 429, a malformed token or body, a refusal before any session check."""
+    if scope["path"].startswith(_AUTH_PREFIXES):
+        return True
+    return any(name == b"authorization" for name, _ in scope["headers"])
+
+
 def is_sensitive_path(path: str) -> bool:
     """Whether a request to `path` must be refused (503) when no audit sink can write.
 

@@ -18,7 +18,7 @@ from strongroom.crypto import ACCESS_PREFIX, KeyPurpose, token_hash
 from strongroom.crypto.tokens import looks_like
 from strongroom.db import now
 from strongroom.errors import Forbidden, ServiceUnavailable, Unauthorized
-from strongroom.http.context import RequestContext, get_context, resolve_client
+from strongroom.http.context import RequestContext, client_of, get_context
 from strongroom.policy.rules import ADMIN, SYSTEM_READERS
 from strongroom.services import Services, get_services
 from strongroom.sessions.store import AuthOutcome, AuthResult, StoreUnavailable
@@ -51,21 +51,20 @@ def bearer_token(request: Request) -> str | None:
 
 def _fail(ctx: RequestContext, services: Services, token: str | None, detail: str) -> Unauthorized:
     ctx.auth_failed = True
+    _note_token(ctx, services, token)
+    return Unauthorized(detail, code="invalid_token")
+
+
+def _note_token(ctx: RequestContext, services: Services, token: str | None) -> None:
+    """Which token a request presented, for its audit record: an HMAC, never the token."""
     if token and not services.barrier.sealed:
         ctx.token_hmac = services.barrier.keyring.mac(KeyPurpose.audit, token.encode())
-    return Unauthorized(detail, code="invalid_token")
 
 
 def _recheck_transport(ctx: RequestContext, scope: Scope, services: Services) -> None:
     """After a settings reload mid-request, apply the new transport policy to this request."""
     settings = services.settings
-    ctx.client_ip, ctx.scheme = resolve_client(
-        ctx.peer_ip,
-        scope["scheme"],
-        header_value(scope, b"x-forwarded-for"),
-        header_value(scope, b"x-forwarded-proto"),
-        settings.trusted_networks,
-    )
+    ctx.client_ip, ctx.scheme = client_of(scope, scope["scheme"], settings.trusted_networks)
     if settings.security.require_https and ctx.scheme != "https":
         raise Forbidden("HTTPS is required: send this request over TLS", code="https_required")
 
@@ -111,6 +110,36 @@ async def authenticate(
             "the session store is unavailable", code="session_store_unavailable", retry_after=5
         ) from None
     return _principal(ctx, services, token, result)
+
+
+async def identify_for_audit(services: Services, scope: Scope, ctx: RequestContext) -> None:
+    """For the audit record of a request that presented a bearer token and ended before its
+    session check (malformed JSON, an unknown route...): the token's session, looked up
+    without consuming a use; or, for a token that is not a live one usable from this client,
+    a failed authentication with the token's HMAC. Nothing when no bearer token was sent."""
+    token = bearer_from_scope(scope)
+    if token is None:
+        return
+    info = None
+    if looks_like(token, ACCESS_PREFIX):
+        try:
+            info = await services.store.lookup(token_hash(token), now())
+        except StoreUnavailable:  # nothing known either way: only which token it was
+            _note_token(ctx, services, token)
+            return
+    if info is None or info.bound_ip not in (None, ctx.client_ip):
+        ctx.auth_failed = True
+        _note_token(ctx, services, token)
+        return
+    ctx.principal = Principal(
+        info.user_id,
+        info.username,
+        info.role,
+        info.id,
+        info.scope,
+        info.auth_method,
+        info.access_expires_at,
+    )
 
 
 async def current_principal(request: Request, services: ServicesDep) -> Principal:

@@ -1,54 +1,35 @@
 """The password grant, refresh rotation and revocation.
 
-Failed logins are counted per account name and per client IP in the session store, so every
-node sees the same counters. Unknown user, wrong password and disabled account give the same
-401 body after the same Argon2id work (a dummy verification for unknown users); once a name
-or an IP is locked, every attempt for it gets 429 with Retry-After — the right password too,
-and an unknown name locks exactly like a real one.
+Every password check is an attempt reserved on the account's and the client's failure
+counters before any hashing (auth/lockout.py), shared by every node through the session store.
+Unknown user, wrong password and disabled account give the same 401 body after the same
+Argon2id work (a dummy verification for unknown users); once a name or a client is locked,
+or its attempts in flight fill the threshold, every attempt for it gets 429 with Retry-After —
+the right password too, and an unknown name locks exactly like a real one.
 """
 
 from __future__ import annotations
 
-import math
-
+from strongroom.auth import lockout
 from strongroom.auth.issue import open_session
 from strongroom.auth.schemas import SessionOptions, TokenRequest, TokenResponse
-from strongroom.crypto import ACCESS_PREFIX, REFRESH_PREFIX, new_token, token_hash
+from strongroom.crypto import ACCESS_PREFIX, REFRESH_PREFIX, KeyPurpose, new_token, token_hash
 from strongroom.crypto.tokens import looks_like
 from strongroom.db import now
 from strongroom.errors import OAuthError, TooManyRequests
 from strongroom.http.context import RequestContext
 from strongroom.services import Services
-from strongroom.sessions.store import FailureCounter, RotateOutcome, RotateRequest
+from strongroom.sessions.store import RotateOutcome, RotateRequest
 from strongroom.users import repository as users_repo
 from strongroom.users.repository import UserRow
 from strongroom.users.validation import normalise_username
 
 BAD_CREDENTIALS = "invalid username or password"
-LOCKED = "too many failed logins; try again later"
+LOCKED = lockout.LOCKED
 
 
-def _user_key(username: str) -> str:
-    return f"user:{username}"
-
-
-def _ip_key(ip: str | None) -> str:
-    return f"ip:{ip or 'unknown'}"
-
-
-def _counters(services: Services, username: str, ip: str | None) -> list[FailureCounter]:
-    security = services.settings.security
-    window, lockout = security.login_failure_window, security.login_lockout
-    return [
-        FailureCounter(_user_key(username), security.login_failure_threshold, window, lockout),
-        FailureCounter(_ip_key(ip), security.login_ip_failure_threshold, window, lockout),
-    ]
-
-
-async def _raise_if_locked(services: Services, keys: list[str]) -> None:
-    remaining = await services.store.login_lockout(keys, now())
-    if remaining > 0:
-        raise OAuthError("invalid_grant", LOCKED, status=429, retry_after=math.ceil(remaining))
+def _locked_out(retry_after: int) -> OAuthError:
+    return OAuthError("invalid_grant", LOCKED, status=429, retry_after=retry_after)
 
 
 async def password_login(
@@ -63,17 +44,20 @@ async def password_login(
         raise OAuthError("invalid_request", "the password grant needs username and password")
     username = normalise_username(form.username)
     ctx.attempted_username = username
-    await _raise_if_locked(services, [_user_key(username), _ip_key(ctx.client_ip)])
-    user = await users_repo.hot_users(services.db).by_username(username)
-    password = form.password.get_secret_value()
-    matches = await services.passwords.verify(user.password_hash if user else None, password)
-    if not matches or user is None or user.disabled:
-        await services.store.record_login_failure(
-            _counters(services, username, ctx.client_ip), now()
-        )
-        ctx.auth_failed = True
-        raise OAuthError("invalid_grant", BAD_CREDENTIALS, status=401)
-    await services.store.clear_login_failures(_user_key(username))
+    counters = [
+        lockout.account_counter(settings.security, username),
+        lockout.client_counter(settings.security, ctx.client_ip),
+    ]
+    async with lockout.attempt(services, counters, ctx, _locked_out) as attempt:
+        user = await users_repo.hot_users(services.db).by_username(username)
+        password = form.password.get_secret_value()
+        stored_hash = user.password_hash if user else None
+        matches = await lockout.check_password(services, ctx, stored_hash, password)
+        if not matches or user is None or user.disabled:
+            attempt.failed = True
+            ctx.auth_failed = True
+            raise OAuthError("invalid_grant", BAD_CREDENTIALS, status=401)
+        attempt.succeeded(counters[0].key)
     if user.password_hash and services.passwords.needs_rehash(user.password_hash):
         await _rehash(services, user, password)
     response = await open_session(
@@ -102,16 +86,29 @@ async def _end_if_user_gone(services: Services, user: UserRow, session_id: str) 
         raise OAuthError("invalid_grant", BAD_CREDENTIALS, status=401)
 
 
-async def verify_password_attempt(services: Services, user: UserRow, password: str) -> bool:
-    """Check a password outside login (password change), with the same lock-out counting."""
-    key = _user_key(user.username)
-    remaining = await services.store.login_lockout([key], now())
-    if remaining > 0:
-        raise TooManyRequests(LOCKED, retry_after=math.ceil(remaining))
-    if await services.passwords.verify(user.password_hash, password):
+async def verify_password_attempt(
+    services: Services,
+    user: UserRow,
+    password: str,
+    ctx: RequestContext,
+) -> bool:
+    """Check a password outside login (password change): the same reserved attempt on the
+    account's and the client's counters, so the same lock-out (429 TooManyRequests)."""
+    security = (await services.runtime.refresh()).security
+    counters = [
+        lockout.account_counter(security, user.username),
+        lockout.client_counter(security, ctx.client_ip),
+    ]
+
+    def locked_out(retry_after: int) -> TooManyRequests:
+        return TooManyRequests(LOCKED, retry_after=retry_after)
+
+    async with lockout.attempt(services, counters, ctx, locked_out) as attempt:
+        if not await lockout.check_password(services, ctx, user.password_hash, password):
+            attempt.failed = True
+            return False
+        attempt.succeeded(counters[0].key)
         return True
-    await services.store.record_login_failure(_counters(services, user.username, None)[:1], now())
-    return False
 
 
 async def renew(
@@ -124,6 +121,7 @@ async def renew(
     A session opened by GitHub login also needs `github_token` (see strongroom.github.service)."""
     invalid = OAuthError("invalid_grant", "the refresh token is invalid, expired or revoked")
     if not looks_like(refresh_token, REFRESH_PREFIX):
+        _failed(services, ctx, refresh_token)
         raise invalid
     settings = await services.runtime.refresh()
     old_hash = token_hash(refresh_token)
@@ -134,6 +132,7 @@ async def renew(
             user = await users_repo.get_by_id(conn, session.user_id)
         if user is None or user.disabled:
             await services.store.revoke_session(session.id)
+            _failed(services, ctx, refresh_token)
             raise invalid
         role = await _current_role(services, user, session.auth_method, github_token, ctx)
     access, refresh = new_token(ACCESS_PREFIX), new_token(REFRESH_PREFIX)
@@ -145,18 +144,18 @@ async def renew(
             new_refresh_hash=token_hash(refresh),
             now=stamp,
             client_ip=ctx.client_ip,
-            access_ttl=settings.security.access_token_ttl,
+            max_access_ttl=settings.security.max_token_ttl,
             refresh_ttl=settings.security.refresh_token_ttl,
             role=role,
         )
     )
     if result.outcome is RotateOutcome.reused:
-        ctx.auth_failed = True
+        _failed(services, ctx, refresh_token)
         raise OAuthError(
             "invalid_grant", "the refresh token was already used; the session has been revoked"
         )
     if result.outcome is not RotateOutcome.ok or result.session is None:
-        ctx.auth_failed = True
+        _failed(services, ctx, refresh_token)
         raise invalid
     info = result.session
     from strongroom.auth.principal import Principal
@@ -178,6 +177,14 @@ async def renew(
         scope=info.scope,
         session_id=info.id,
     )
+
+
+def _failed(services: Services, ctx: RequestContext, refresh_token: str) -> None:
+    """Mark the audit record of a renew that failed, with the presented token's HMAC."""
+    ctx.auth_failed = True
+    if not services.barrier.sealed:
+        presented = refresh_token.encode("utf-8", "surrogatepass")
+        ctx.token_hmac = services.barrier.keyring.mac(KeyPurpose.audit, presented)
 
 
 async def _current_role(

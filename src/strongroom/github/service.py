@@ -30,15 +30,14 @@ HMAC under the audit key, in the audit record.
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from strongroom.auth import lockout
 from strongroom.auth.issue import check_session_options, open_session
 from strongroom.auth.schemas import SessionOptions, TokenResponse
 from strongroom.crypto import KeyPurpose
-from strongroom.db import now
 from strongroom.errors import OAuthError
 from strongroom.github import accounts
 from strongroom.github.client import (
@@ -61,7 +60,6 @@ from strongroom.github.mapping import (
 from strongroom.github.organization import pinned_organization_id
 from strongroom.http.context import RequestContext
 from strongroom.services import Services
-from strongroom.sessions.store import FailureCounter
 from strongroom.system.registry import AuthSettings
 from strongroom.users.repository import UserRow
 
@@ -108,15 +106,8 @@ def _oauth_error(exc: GitHubError) -> OAuthError:
     return OAuthError("invalid_grant", message, status=403)
 
 
-def _ip_counter(services: Services, ip: str | None) -> FailureCounter:
-    security = services.settings.security
-    # The key of the password grant's per-IP counter (auth/login.py): both kinds add up.
-    return FailureCounter(
-        f"ip:{ip or 'unknown'}",
-        security.login_ip_failure_threshold,
-        security.login_failure_window,
-        security.login_lockout,
-    )
+def _locked_out(retry_after: int) -> OAuthError:
+    return OAuthError("invalid_grant", lockout.LOCKED, status=429, retry_after=retry_after)
 
 
 @contextmanager
@@ -176,18 +167,6 @@ async def _verified_identity(
     return identity, role
 
 
-async def _refuse_if_ip_locked(services: Services, ctx: RequestContext) -> None:
-    counter = _ip_counter(services, ctx.client_ip)
-    remaining = await services.store.login_lockout([counter.key], now())
-    if remaining > 0:
-        raise OAuthError(
-            "invalid_grant",
-            "too many failed logins; try again later",
-            status=429,
-            retry_after=math.ceil(remaining),
-        )
-
-
 def _note_token(services: Services, ctx: RequestContext, token: str) -> None:
     """Correlate the attempt in the audit log by the token's HMAC, never the token."""
     ctx.token_hmac = services.barrier.keyring.mac(
@@ -210,13 +189,16 @@ async def github_token_login(
     # Bad options are the caller's mistake: refuse them before GitHub is asked or a user made.
     check_session_options(options, services.settings.security, ctx.client_ip)
     _note_token(services, ctx, github_token)
+    # A token GitHub rejects counts on the client's counter of the password grant (both kinds
+    # add up), reserved before GitHub is asked, like a password check (auth/lockout.py).
+    counters = [lockout.client_counter(services.settings.security, ctx.client_ip)]
     with login_attempt(ctx):
-        await _refuse_if_ip_locked(services, ctx)
-        try:
-            identity, role = await _verified_identity(services, auth, github_token, ctx)
-        except GitHubBadCredentials:
-            await services.store.record_login_failure([_ip_counter(services, ctx.client_ip)], now())
-            raise
+        async with lockout.attempt(services, counters, ctx, _locked_out) as attempt:
+            try:
+                identity, role = await _verified_identity(services, auth, github_token, ctx)
+            except GitHubBadCredentials:
+                attempt.failed = True
+                raise
         user = await accounts.link_user(services, identity, role)
         response = await open_session(services, user, METHOD, options, ctx, user_agent)
         await _end_if_user_gone(services, user, response.session_id)

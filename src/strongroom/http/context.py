@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from starlette.requests import Request
+from starlette.types import Scope
 
 if TYPE_CHECKING:
     from strongroom.auth.principal import Principal
@@ -61,6 +62,28 @@ def _in_networks(address: str, networks: Sequence[Network]) -> bool:
     return any(ip in network for network in networks)
 
 
+def client_of(scope: Scope, scheme: str, trusted: Sequence[Network]) -> tuple[str | None, str]:
+    """The client IP and scheme of a request: the one parser of X-Forwarded-For and
+    X-Forwarded-Proto, for the transport guard and every later re-check (issue 16, finding 6).
+
+    Every header line counts: by RFC 9110 the lines of a header form one comma-separated
+    list, and a proxy may append its own line after the client's."""
+    client = scope.get("client")
+    peer = client[0] if client else None
+    if not trusted or peer is None:
+        return peer, scheme
+    forwarded_for: list[str] = []
+    forwarded_proto: list[str] = []
+    for name, value in scope["headers"]:
+        if name == b"x-forwarded-for":
+            forwarded_for.append(value.decode("latin-1"))
+        elif name == b"x-forwarded-proto":
+            forwarded_proto.append(value.decode("latin-1"))
+    return resolve_client(
+        peer, scheme, ", ".join(forwarded_for), ", ".join(forwarded_proto), trusted
+    )
+
+
 def resolve_client(
     peer_ip: str | None,
     scheme: str,
@@ -68,26 +91,33 @@ def resolve_client(
     forwarded_proto: str | None,
     trusted: Sequence[Network],
 ) -> tuple[str | None, str]:
-    """Client IP and scheme, believing X-Forwarded-* only from a trusted proxy peer.
+    """Client IP and scheme, believing X-Forwarded-* (each its lines joined) only from a
+    trusted proxy peer.
 
     X-Forwarded-For is read from the right: the first address that is not itself a trusted
     proxy is the client (the left part of the header is whatever the client chose to send).
+    X-Forwarded-Proto is read at the same depth: the scheme the proxy in front of that client
+    reported (the rightmost one when no address was forwarded; the leftmost when the proxies
+    replace the header instead of appending to it).
     """
     if not trusted or peer_ip is None or not _in_networks(peer_ip, trusted):
         return peer_ip, scheme
-    client = peer_ip
-    if forwarded_for:
-        hops = [hop.strip() for hop in forwarded_for.split(",") if hop.strip()]
-        for hop in reversed(hops):
-            try:
-                ipaddress.ip_address(hop)
-            except ValueError:
-                break
-            client = hop
-            if not _in_networks(hop, trusted):
-                break
-    if forwarded_proto:
-        proto = forwarded_proto.split(",")[0].strip().lower()
+    client, depth = peer_ip, 0
+    for hop in reversed(_items(forwarded_for)):
+        try:
+            ipaddress.ip_address(hop)
+        except ValueError:
+            break
+        client, depth = hop, depth + 1
+        if not _in_networks(hop, trusted):
+            break
+    protos = _items(forwarded_proto)
+    if protos:
+        proto = protos[max(len(protos) - max(depth, 1), 0)].lower()
         if proto in {"http", "https"}:
             scheme = proto
     return client, scheme
+
+
+def _items(header: str | None) -> list[str]:
+    return [item.strip() for item in (header or "").split(",") if item.strip()]

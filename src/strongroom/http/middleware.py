@@ -18,7 +18,7 @@ from typing import Any
 import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from strongroom.http.context import SCOPE_KEY, RequestContext, request_id_var, resolve_client
+from strongroom.http.context import SCOPE_KEY, RequestContext, client_of, request_id_var
 from strongroom.system.registry import RuntimeSettings
 
 log = logging.getLogger(__name__)
@@ -113,23 +113,14 @@ class TransportGuard:
             request_id_var.reset(token)
 
     def _context(self, scope: Scope, settings: RuntimeSettings) -> RequestContext:
-        client = scope.get("client")
-        peer = client[0] if client else None
-        forwarded_for = forwarded_proto = None
-        if settings.trusted_networks:
-            for name, value in scope["headers"]:
-                if name == b"x-forwarded-for":
-                    forwarded_for = value.decode("latin-1")
-                elif name == b"x-forwarded-proto":
-                    forwarded_proto = value.decode("latin-1")
-        client_ip, scheme = resolve_client(
-            peer, scope["scheme"], forwarded_for, forwarded_proto, settings.trusted_networks
-        )
+        client_ip, scheme = client_of(scope, scope["scheme"], settings.trusted_networks)
         existing: RequestContext | None = scope.get(SCOPE_KEY)
         if existing is not None:
             request_id = existing.request_id
         else:
             request_id = f"{self._id_origin}{next(self._id_counter) & 0xFFFFFFFF:08x}"
+        client = scope.get("client")
+        peer = client[0] if client else None
         return RequestContext(request_id, peer, client_ip, scheme, time.time())
 
     async def _with_body_limit(

@@ -158,6 +158,61 @@ class Role:
         return prefixes
 
 
+USERS_SPACE = "users"
+USERNAME_PLACEHOLDER = "{username}"
+
+
+def administrative_reason(role: Role) -> str | None:
+    """Why `role` is administrative, or None (issue 16, finding 13).
+
+    Path rules govern secrets only; the administrative API (users, roles, settings, keys,
+    seal, audit log, every session) is the admin role's, and the auditor's to read. So a role
+    is administrative when it is `admin` or `auditor`, or when one of its rules grants
+    anything (any capability but deny) that can reach another user's personal space
+    `users/<name>/...`: a pattern like `*`, `u*`, `users/*`, `users/+/*` or `users/bob/*`.
+    `users/{username}/*` (one's own space) and rules elsewhere (`team-a/*`) are not.
+    Open registration never hands out an administrative role.
+    """
+    if role.is_admin:
+        return "it is the admin role"
+    if role.reads_system:
+        return "it reads the audit log, every user's sessions and the settings"
+    for rule in role.rules:
+        if rule.capabilities - {Capability.deny} and reaches_other_users(rule.path):
+            return f"its rule {rule.path!r} reaches other users' personal spaces (users/<name>/)"
+    return None
+
+
+def open_registration_problem(
+    registration_open: bool, default_role: str, roles: Mapping[str, Role]
+) -> str | None:
+    """Why open registration with this default role is refused, or None: anyone could then
+    create an account holding an administrative role."""
+    role = roles.get(default_role)
+    reason = administrative_reason(role) if registration_open and role is not None else None
+    if reason is None:
+        return None
+    return (
+        f"auth.registration_open cannot be on while auth.default_role is {default_role!r} "
+        f"({reason}): anyone could register with it; choose a role without administrative "
+        "rights first, or keep registration closed"
+    )
+
+
+def reaches_other_users(pattern: str) -> bool:
+    """Whether a rule pattern can match a path under `users/<name>/` for some name other
+    than the holder's own `{username}`."""
+    segments = pattern.split("/")
+    first = segments[0]
+    if len(segments) == 1:  # one segment: only a trailing `*` reaches deeper paths
+        return first.endswith("*") and USERS_SPACE.startswith(first[:-1])
+    if first not in (USERS_SPACE, "+"):
+        return False
+    # `users/{username}...` is the holder's own space; anything else in that place (`+`, a
+    # name, `bob*`, `{username}-x`) matches some other user's name.
+    return segments[1] != USERNAME_PLACEHOLDER
+
+
 def parse_rules(raw: Iterable[Mapping[str, object]]) -> tuple[Rule, ...]:
     rules = []
     for item in raw:

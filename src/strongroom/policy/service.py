@@ -10,7 +10,13 @@ from sqlalchemy.exc import IntegrityError
 
 from strongroom.errors import Conflict, InvalidInput, NotFound
 from strongroom.policy import repository as repo
-from strongroom.policy.rules import BUILTIN_ROLES, MODULE_PREFIX, Role, Rule
+from strongroom.policy.rules import (
+    BUILTIN_ROLES,
+    MODULE_PREFIX,
+    Role,
+    Rule,
+    open_registration_problem,
+)
 from strongroom.policy.schemas import RoleCreate, RoleUpdate, RuleIn
 from strongroom.secrets.paths import MAX_DEPTH, MAX_PATH_LENGTH, SEGMENT_CHARS, is_valid_segment
 from strongroom.services import Services
@@ -146,6 +152,11 @@ async def create_role(services: Services, body: RoleCreate) -> repo.RoleRecord:
 async def update_role(services: Services, name: str, body: RoleUpdate) -> repo.RoleRecord:
     _refuse_builtin(name, "changed")
     role = Role(_known_name(name), _description(body.description), _rules(body.rules))
+    auth = (await services.runtime.refresh()).auth
+    if auth.default_role == name:
+        problem = open_registration_problem(auth.registration_open, name, {name: role})
+        if problem is not None:
+            raise InvalidInput(problem, loc=("body", "rules"))
     async with services.db.begin() as conn:
         if not await repo.update_role(conn, role):
             raise NotFound(f"no role named {name!r}")

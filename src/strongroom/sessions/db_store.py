@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import secrets
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -32,7 +32,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from strongroom.db import Database
 from strongroom.db.engine import DatabaseUnavailable
 from strongroom.db.hot import HotQuery, Plan, Step
-from strongroom.sessions.models import login_failures, sessions, store_meta, used_refresh_tokens
+from strongroom.sessions.login_counters import LoginCounters
+from strongroom.sessions.models import sessions, store_meta, used_refresh_tokens
 from strongroom.sessions.records import (
     decode_cursor,
     encode_cursor,
@@ -110,12 +111,24 @@ _SESSION_COLUMNS = (
 )  # fmt: skip
 
 
+@contextlib.contextmanager
+def _database_available() -> Iterator[None]:
+    try:
+        yield
+    except DatabaseUnavailable as exc:
+        raise StoreUnavailable(str(exc)) from None
+
+
 def _single(step: Step) -> Plan[None]:
     yield step
 
 
 def _clipped(value: float, limit: Any) -> Any:
-    return case((literal(value) < limit, literal(value)), else_=limit)
+    return _clipped_expr(literal(value), limit)
+
+
+def _clipped_expr(value: Any, limit: Any) -> Any:
+    return case((value < limit, value), else_=limit)
 
 
 class DatabaseSessionStore:
@@ -134,18 +147,10 @@ class DatabaseSessionStore:
             )
         )
         self._touches = TouchBuffer(self._write_touches)
-        # The reads and the one write of every login, on the raw driver (db/hot.py): through
+        # The reads and the writes of every login, on the raw driver (db/hot.py): through
         # SQLAlchemy's async layer each cost the event loop about half a millisecond or more.
         self._hot_epoch = db.hot(self._epoch_query)
-        self._hot_lockout = db.hot(
-            select(func.max(login_failures.c.locked_until)).where(
-                login_failures.c.key.in_([bindparam("key1"), bindparam("key2")]),
-                login_failures.c.locked_until > bindparam("now"),
-            )
-        )
-        self._hot_has_failures = db.hot(
-            select(login_failures.c.key).where(login_failures.c.key == bindparam("key")).limit(1)
-        )
+        self._counters = LoginCounters(db)
         self._hot_create = db.hot_statement(
             insert(sessions).values({name: bindparam(name) for name in _SESSION_COLUMNS})
         )
@@ -305,7 +310,15 @@ class DatabaseSessionStore:
         values: dict[str, Any] = {
             "access_hash": request.new_access_hash,
             "refresh_hash": request.new_refresh_hash,
-            "access_expires_at": _clipped(now + request.access_ttl, sessions.c.max_expires_at),
+            # The session's own access TTL, at most today's longest (RotateRequest).
+            "access_expires_at": _clipped_expr(
+                literal(now)
+                + case(
+                    (sessions.c.access_ttl < request.max_access_ttl, sessions.c.access_ttl),
+                    else_=literal(request.max_access_ttl),
+                ),
+                sessions.c.max_expires_at,
+            ),
             "refresh_expires_at": _clipped(now + request.refresh_ttl, sessions.c.max_expires_at),
             "last_used_at": now,
         }
@@ -458,62 +471,32 @@ class DatabaseSessionStore:
         next_cursor = encode_cursor(page[-1].created_at, page[-1].id) if more and page else None
         return SessionPage(page, next_cursor)
 
-    async def record_login_failure(self, counters: Sequence[FailureCounter], now: float) -> None:
-        async with self._begin() as conn:
-            for counter in counters:
-                await self._count_failure(conn, counter, now)
+    async def reserve_login(self, counters: Sequence[FailureCounter], now: float) -> float:
+        with _database_available():
+            return await self._counters.reserve(counters, now)
 
-    async def _count_failure(
-        self, conn: AsyncConnection, counter: FailureCounter, now: float
+    async def settle_login(
+        self,
+        counters: Sequence[FailureCounter],
+        now: float,
+        *,
+        failed: bool,
+        clear: Sequence[str] = (),
     ) -> None:
-        in_window = login_failures.c.window_ends_at > now
-        statement = (
-            update(login_failures)
-            .where(login_failures.c.key == counter.key)
-            .values(
-                failures=case((in_window, login_failures.c.failures + 1), else_=1),
-                window_ends_at=case(
-                    (in_window, login_failures.c.window_ends_at), else_=now + counter.window
-                ),
-            )
-            .returning(login_failures.c.failures)
-        )
-        failures = (await conn.execute(statement)).scalar_one_or_none()
-        if failures is None:
-            try:
-                async with conn.begin_nested():
-                    await conn.execute(
-                        insert(login_failures).values(
-                            key=counter.key, failures=1, window_ends_at=now + counter.window
-                        )
-                    )
-                failures = 1
-            except IntegrityError:
-                failures = (await conn.execute(statement)).scalar_one()
-        if failures >= counter.threshold:
-            await conn.execute(
-                update(login_failures)
-                .where(login_failures.c.key == counter.key)
-                .values(locked_until=now + counter.lockout, failures=0, window_ends_at=now)
-            )
+        with _database_available():
+            await self._counters.settle(counters, now, reserved=True, failed=failed, clear=clear)
+
+    async def record_login_failure(self, counters: Sequence[FailureCounter], now: float) -> None:
+        with _database_available():
+            await self._counters.settle(counters, now, reserved=False, failed=True)
 
     async def login_lockout(self, keys: Sequence[str], now: float) -> float:
-        if not keys:
-            return 0.0
-        if len(keys) > 2:
-            return max(
-                [await self.login_lockout(keys[i : i + 2], now) for i in range(0, len(keys), 2)]
-            )
-        row = await self._hot(self._hot_lockout, key1=keys[0], key2=keys[-1], now=now)
-        until = row[0] if row is not None else None
-        return max(0.0, float(until) - now) if until is not None else 0.0
+        with _database_available():
+            return await self._counters.lockout(keys, now)
 
     async def clear_login_failures(self, key: str) -> None:
-        # Most logins have nothing to clear: a read instead of a write transaction.
-        if await self._hot(self._hot_has_failures, key=key) is None:
-            return
-        async with self._begin() as conn:
-            await conn.execute(delete(login_failures).where(login_failures.c.key == key))
+        with _database_available():
+            await self._counters.clear(key)
 
     async def get_epoch(self) -> str:
         row = await self._hot(self._hot_epoch)
@@ -566,17 +549,8 @@ class DatabaseSessionStore:
                     delete(used_refresh_tokens).where(used_refresh_tokens.c.expires_at <= now)
                 )
             ).rowcount
-            removed += (
-                await conn.execute(
-                    delete(login_failures).where(
-                        login_failures.c.window_ends_at <= now,
-                        or_(
-                            login_failures.c.locked_until.is_(None),
-                            login_failures.c.locked_until <= now,
-                        ),
-                    )
-                )
-            ).rowcount
+        with _database_available():
+            removed += await self._counters.sweep(now)
         return int(removed)
 
     async def ping(self) -> bool:

@@ -41,6 +41,8 @@ used_refresh_tokens = Table(
     Column("expires_at", Float, nullable=False, index=True),
 )
 
+# Login-failure counters and lock-outs (sessions/login_counters.py): the database store's
+# own, and with Redis the durable record of the lock-outs in force.
 login_failures = Table(
     "login_failures",
     metadata,
@@ -48,6 +50,8 @@ login_failures = Table(
     Column("failures", Integer, nullable=False),
     Column("window_ends_at", Float, nullable=False),
     Column("locked_until", Float, nullable=True),
+    # Attempts reserved and not yet settled (a password check in flight).
+    Column("pending", Integer, nullable=False, server_default="0"),
 )
 
 store_meta = Table(

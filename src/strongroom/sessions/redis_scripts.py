@@ -12,7 +12,8 @@ Key layout, all under the store's prefix:
     u:<user_id>         sorted set of the user's session ids, scored by creation time
     e                   sorted set of "<session_id>|<user_id>" (session ids are UUIDs, without
                         "|"), scored by the session's end (its earliest expiry), for `sweep`
-    lf:<key>            hash {failures, window_ends_at}: a login-failure counter
+    lf:<key>            hash {failures, pending, window_ends_at}: a login-failure counter
+                        (pending: attempts reserved and not yet settled)
     lk:<key>            the lock-out end of a login-failure key
     epoch               the config epoch (missing means "")
     gen                 the store's current generation (sessions/generation.py); a session
@@ -277,8 +278,9 @@ return info(h)
 )
 
 # KEYS: r:<old>, ru:<old>, gen. ARGV: prefix, old refresh hash, new access hash, new refresh
-# hash, now, client ip or '', now + access ttl, now + refresh ttl, new role, '1' if a role is
-# given, generation.
+# hash, now, client ip or '', the longest access ttl allowed, now + refresh ttl, new role, '1'
+# if a role is given, generation. The new access token lives the session's own access ttl (at
+# most the longest allowed); "%.17g" writes the sum exactly as Python's repr would read back.
 ROTATE = (
     _PRELUDE
     + """
@@ -305,10 +307,13 @@ local function clip(v)
   return max
 end
 local skey = prefix .. 's:' .. sid
+local ttl = tonumber(redis.call('HGET', skey, 'access_ttl') or ARGV[7])
+if ttl > tonumber(ARGV[7]) then ttl = tonumber(ARGV[7]) end
 redis.call('DEL', prefix .. 't:' .. h[F.access_hash], KEYS[1])
 redis.call('SET', KEYS[2], sid, 'PXAT', ms(max))
 h[F.access_hash], h[F.refresh_hash] = ARGV[3], ARGV[4]
-h[F.access_expires_at], h[F.refresh_expires_at] = clip(ARGV[7]), clip(ARGV[8])
+h[F.access_expires_at] = clip(string.format('%.17g', now + ttl))
+h[F.refresh_expires_at] = clip(ARGV[8])
 h[F.last_used_at] = ARGV[5]
 if ARGV[10] == '1' then h[F.role] = ARGV[9] end
 redis.call('HSET', skey, 'access_hash', h[F.access_hash], 'refresh_hash', h[F.refresh_hash],
@@ -367,26 +372,93 @@ return #members
 """
 )
 
-# ARGV: prefix, now, then per counter: key, threshold, now + window, now + lockout.
-# The same arithmetic as DatabaseSessionStore: a failure inside the window counts on, else it
-# opens a new window; reaching the threshold locks the key and resets the counter.
-RECORD_FAILURES = """
+# ARGV: prefix, now, busy retry seconds, then per counter: key, threshold, now + window.
+# The same rule as LoginCounters (sessions/login_counters.py): refused while any counter is
+# locked ({'locked', seconds}) or has its failures and attempts in flight at the threshold
+# within its window ({'busy', seconds}); else every counter gets one more attempt in flight
+# (a new window when the last one ended) and the answer is {'ok'}.
+RESERVE_LOGIN = """
 local prefix, now = ARGV[1], tonumber(ARGV[2])
-for i = 3, #ARGV, 4 do
-  local key = prefix .. 'lf:' .. ARGV[i]
-  local window_end = redis.call('HGET', key, 'window_ends_at')
-  local failures
-  if window_end and tonumber(window_end) > now then
-    failures = redis.call('HINCRBY', key, 'failures', 1)
-  else
-    failures = 1
-    redis.call('HSET', key, 'failures', 1, 'window_ends_at', ARGV[i + 2])
-    redis.call('PEXPIREAT', key, math.ceil(tonumber(ARGV[i + 2]) * 1000))
+local locked = 0
+for i = 4, #ARGV, 3 do
+  local until_ = redis.call('GET', prefix .. 'lk:' .. ARGV[i])
+  if until_ and tonumber(until_) - now > locked then locked = tonumber(until_) - now end
+end
+if locked > 0 then return {'locked', tostring(locked)} end
+local fresh = {}
+for i = 4, #ARGV, 3 do
+  local h = redis.call('HMGET', prefix .. 'lf:' .. ARGV[i], 'failures', 'pending', 'window_ends_at')
+  local live = h[3] and tonumber(h[3]) > now
+  if live and tonumber(h[1] or 0) + tonumber(h[2] or 0) >= tonumber(ARGV[i + 1]) then
+    return {'busy', ARGV[3]}
   end
-  if failures >= tonumber(ARGV[i + 1]) then
-    redis.call('DEL', key)
-    local until_ms = math.ceil(tonumber(ARGV[i + 3]) * 1000)
-    redis.call('SET', prefix .. 'lk:' .. ARGV[i], ARGV[i + 3], 'PXAT', until_ms)
+  fresh[i] = not live
+end
+for i = 4, #ARGV, 3 do
+  local key = prefix .. 'lf:' .. ARGV[i]
+  if fresh[i] then
+    redis.call('HSET', key, 'failures', 0, 'pending', 1, 'window_ends_at', ARGV[i + 2])
+    redis.call('PEXPIREAT', key, math.ceil(tonumber(ARGV[i + 2]) * 1000))
+  else
+    redis.call('HINCRBY', key, 'pending', 1)
+  end
+end
+return {'ok'}
+"""
+
+# ARGV: prefix, now, '1' if the attempt was reserved, '1' if it failed, the number of counters,
+# then per counter: key, threshold, now + window, now + lockout; then the keys to forget.
+# A reserved attempt frees its slot; a failure counts (a new window when the last one ended);
+# reaching the threshold locks the key (until the later of its lock-outs) and resets the
+# counter. Answers {the lock-outs it set as a flat list: key, locked until, ...; the keys to
+# forget that were locked}.
+SETTLE_LOGIN = """
+local prefix, now = ARGV[1], tonumber(ARGV[2])
+local reserved, failed = ARGV[3] == '1', ARGV[4] == '1'
+local last = 5 + 4 * tonumber(ARGV[5])
+local locks = {}
+for i = 6, last, 4 do
+  local key = prefix .. 'lf:' .. ARGV[i]
+  local h = redis.call('HMGET', key, 'pending', 'window_ends_at')
+  local live = h[2] and tonumber(h[2]) > now
+  if live and reserved and tonumber(h[1] or 0) > 0 then
+    redis.call('HINCRBY', key, 'pending', -1)
+  end
+  if failed then
+    local failures = 1
+    if live then
+      failures = redis.call('HINCRBY', key, 'failures', 1)
+    else
+      redis.call('HSET', key, 'failures', 1, 'pending', 0, 'window_ends_at', ARGV[i + 2])
+      redis.call('PEXPIREAT', key, math.ceil(tonumber(ARGV[i + 2]) * 1000))
+    end
+    if failures >= tonumber(ARGV[i + 1]) then
+      redis.call('DEL', key)
+      local lock = prefix .. 'lk:' .. ARGV[i]
+      local until_ = ARGV[i + 3]
+      local current = redis.call('GET', lock)
+      if current and tonumber(current) > tonumber(until_) then until_ = current end
+      redis.call('SET', lock, until_, 'PXAT', math.ceil(tonumber(until_) * 1000))
+      locks[#locks + 1] = ARGV[i]
+      locks[#locks + 1] = until_
+    end
+  end
+end
+local unlocked = {}
+for i = last + 1, #ARGV do
+  redis.call('DEL', prefix .. 'lf:' .. ARGV[i])
+  if redis.call('DEL', prefix .. 'lk:' .. ARGV[i]) == 1 then unlocked[#unlocked + 1] = ARGV[i] end
+end
+return {locks, unlocked}
+"""
+
+# ARGV: prefix, then key, locked until, ...: lock-outs the database remembers and Redis lost.
+RESTORE_LOCKS = """
+for i = 2, #ARGV, 2 do
+  local lock = ARGV[1] .. 'lk:' .. ARGV[i]
+  local current = redis.call('GET', lock)
+  if not current or tonumber(current) < tonumber(ARGV[i + 1]) then
+    redis.call('SET', lock, ARGV[i + 1], 'PXAT', math.ceil(tonumber(ARGV[i + 1]) * 1000))
   end
 end
 return 1

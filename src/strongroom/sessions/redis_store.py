@@ -12,6 +12,10 @@ accepted again (sessions/generation.py). Error replies that mean "Redis cannot s
 (LOADING, READONLY, BUSY...) are `StoreUnavailable`, as are timeouts; after repeated timeouts
 the wire fails fast until Redis answers again (its circuit breaker).
 
+Lock-outs are also recorded in the database (`LoginCounters`, the lock-out ledger): a Redis
+restarted from an older snapshot, or empty, forgets them, and a login checks the ledger
+before it may check a password (issue 17, finding 1).
+
 Supported deployments: a single Redis instance or a Sentinel-managed primary (Redis >= 7.0)
 with `maxmemory-policy noeviction` (an evicted key would end a session early or forget a used
 refresh token). Redis Cluster is not supported: the scripts compute key names from the prefix.
@@ -30,6 +34,7 @@ from redis import exceptions as redis_errors
 
 from strongroom.db import Database
 from strongroom.sessions import redis_scripts as lua
+from strongroom.sessions.login_counters import LoginCounters
 from strongroom.sessions.records import (
     decode_cursor,
     encode_cursor,
@@ -41,6 +46,7 @@ from strongroom.sessions.redis_guard import GenerationGuard
 from strongroom.sessions.redis_replies import Script, checked, error_code, evalsha, raise_error
 from strongroom.sessions.redis_wire import RedisWire
 from strongroom.sessions.store import (
+    BUSY_RETRY_SECONDS,
     TAG_SEPARATOR,
     AuthOutcome,
     AuthResult,
@@ -192,9 +198,11 @@ class RedisSessionStore:
     name = "redis"
 
     def __init__(self, url: str, *, prefix: str, db: Database) -> None:
-        """`db`: the database that records the store's generation (sessions/ledger.py)."""
+        """`db`: the database that records the store's generation (sessions/ledger.py) and
+        the lock-outs in force (sessions/login_counters.py)."""
         self._prefix = prefix
         self._guard = GenerationGuard(db, prefix)
+        self._ledger = LoginCounters(db)
         self._wire = RedisWire(url, timeout=TIMEOUT, on_connect=self._guard.on_connect)
         self._gen_key = self._key("gen")
         self._epoch_key = self._key("epoch")
@@ -211,7 +219,9 @@ class RedisSessionStore:
         self._revoke_session = register(lua.REVOKE_SESSION)
         self._revoke_user = register(lua.REVOKE_USER)
         self._sweep = register(lua.SWEEP)
-        self._record_failures = register(lua.RECORD_FAILURES)
+        self._reserve_login = register(lua.RESERVE_LOGIN)
+        self._settle_login = register(lua.SETTLE_LOGIN)
+        self._restore_locks = register(lua.RESTORE_LOCKS)
 
     def __repr__(self) -> str:
         # The URL may hold a password: never shown.
@@ -345,7 +355,7 @@ class RedisSessionStore:
                     request.new_refresh_hash,
                     _time(request.now),
                     request.client_ip or "",
-                    _time(request.now + request.access_ttl),
+                    _time(request.max_access_ttl),
                     _time(request.now + request.refresh_ttl),
                     request.role or "",
                     "0" if request.role is None else "1",
@@ -449,8 +459,54 @@ class RedisSessionStore:
             await self._command("ZREM", index, *gone)
         return [info for info in rows if info is not None and is_live(info, now)]
 
+    async def reserve_login(self, counters: Sequence[FailureCounter], now: float) -> float:
+        args = [self._prefix, _time(now), _time(BUSY_RETRY_SECONDS)]
+        for counter in counters:
+            args += [counter.key, str(counter.threshold), _time(now + counter.window)]
+        with _available():
+            reply: list[Any] = await self._run_hot(self._reserve_login, (), args)
+        if reply[0] != "ok":
+            return float(reply[1])
+        # Redis may have lost a lock-out the database remembers (a restart from an older
+        # snapshot, or empty): the reservation is undone and the lock-out put back.
+        locks = await self._ledger.locks([counter.key for counter in counters], now)
+        if not locks:
+            return 0.0
+        await self._settle(counters, now, reserved=True, failed=False, clear=())
+        with _available():
+            restore = [item for key, until in locks for item in (key, _time(until))]
+            await self._run_hot(self._restore_locks, (), [self._prefix, *restore])
+        return max(until for _, until in locks) - now
+
+    async def settle_login(
+        self,
+        counters: Sequence[FailureCounter],
+        now: float,
+        *,
+        failed: bool,
+        clear: Sequence[str] = (),
+    ) -> None:
+        await self._settle(counters, now, reserved=True, failed=failed, clear=clear)
+
     async def record_login_failure(self, counters: Sequence[FailureCounter], now: float) -> None:
-        args = [self._prefix, _time(now)]
+        await self._settle(counters, now, reserved=False, failed=True, clear=())
+
+    async def _settle(
+        self,
+        counters: Sequence[FailureCounter],
+        now: float,
+        *,
+        reserved: bool,
+        failed: bool,
+        clear: Sequence[str],
+    ) -> None:
+        args = [
+            self._prefix,
+            _time(now),
+            "1" if reserved else "0",
+            "1" if failed else "0",
+            str(len(counters)),
+        ]
         for counter in counters:
             args += [
                 counter.key,
@@ -459,7 +515,14 @@ class RedisSessionStore:
                 _time(now + counter.lockout),
             ]
         with _available():
-            await self._run_hot(self._record_failures, (), args)
+            reply: list[Any] = await self._run_hot(self._settle_login, (), [*args, *clear])
+        set_, unlocked = reply
+        locks = [(_text(set_[i]), float(set_[i + 1])) for i in range(0, len(set_), 2)]
+        await self._ledger.record_locks(locks, now)
+        # A key to forget can only be locked in the database if it was in Redis too (a login
+        # that succeeded found no lock-out in either when it reserved).
+        for key in unlocked:
+            await self._ledger.clear(_text(key))
 
     async def login_lockout(self, keys: Sequence[str], now: float) -> float:
         if not keys:
@@ -472,6 +535,7 @@ class RedisSessionStore:
     async def clear_login_failures(self, key: str) -> None:
         with _available():
             await self._command("DEL", self._key("lf:", key), self._key("lk:", key))
+        await self._ledger.clear(key)
 
     async def get_epoch(self) -> str:
         with _available():
@@ -488,7 +552,7 @@ class RedisSessionStore:
         """Nothing to write: Redis counts every use in place."""
 
     async def sweep(self, now: float) -> int:
-        removed = 0
+        removed = await self._ledger.sweep(now)
         with _available():
             # A Redis turned replica and back keeps its connections: look now and then.
             await self._guard.check_identity(self._wire.call)

@@ -6,7 +6,8 @@
 
 A store holds sessions keyed by the SHA-256 of their tokens (never a token), counts uses
 atomically, rotates refresh tokens with reuse detection, keeps the login-failure counters
-that every node shares, and the *config epoch*: an opaque value that changes whenever runtime
+that every node shares (a login reserves its attempt on them before any password is checked,
+see `reserve_login`), and the *config epoch*: an opaque value that changes whenever runtime
 settings or roles change, which `authenticate` checks in the same atomic step so that a node
 never serves a request on stale policy.
 
@@ -142,8 +143,11 @@ class RotateRequest:
     new_refresh_hash: str
     now: float
     client_ip: str | None
-    # New expiries are clipped by the session's absolute max_expires_at inside the store.
-    access_ttl: float
+    # The new access token lives the session's own access TTL (the `ttl` asked at login, or
+    # the default of that time), at most `max_access_ttl` (today's security.max_token_ttl);
+    # the refresh token lives `refresh_ttl`. Both are clipped by the session's absolute
+    # max_expires_at inside the store.
+    max_access_ttl: float
     refresh_ttl: float
     role: str | None = None  # a new role for the session (GitHub team changes), else unchanged
 
@@ -157,12 +161,18 @@ class RotateResult:
 @dataclass(frozen=True, slots=True)
 class FailureCounter:
     """A login-failure counter: `key` locks for `lockout` seconds after `threshold` failures
-    within `window` seconds."""
+    within `window` seconds. Attempts in flight (reserved, not yet settled) hold a slot each:
+    failures plus attempts in flight never exceed `threshold` within the window."""
 
     key: str
     threshold: int
     window: float
     lockout: float
+
+
+# Retry-After of an attempt refused because attempts still in flight hold every free slot of
+# a counter (no lock-out yet): they settle within a password check or two.
+BUSY_RETRY_SECONDS = 1.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -242,15 +252,39 @@ class SessionStore(Protocol):
         """Live sessions, oldest first; all users when `user_id` is None."""
         ...
 
-    async def record_login_failure(
-        self, counters: Sequence[FailureCounter], now: float
-    ) -> None: ...
+    async def reserve_login(self, counters: Sequence[FailureCounter], now: float) -> float:
+        """Reserve one login attempt on every counter, atomically across nodes, before any
+        password is checked. 0.0: reserved, and the caller owes one `settle_login` with the
+        same counters. Otherwise nothing is reserved and the answer is the seconds to wait:
+        the remainder of a lock-out in force on any counter, or `BUSY_RETRY_SECONDS` when a
+        counter's failures and attempts in flight fill its threshold within its window."""
+        ...
+
+    async def settle_login(
+        self,
+        counters: Sequence[FailureCounter],
+        now: float,
+        *,
+        failed: bool,
+        clear: Sequence[str] = (),
+    ) -> None:
+        """End an attempt `reserve_login` reserved: its slot is freed; a failed attempt counts
+        as a failure (a counter reaching its threshold locks for its `lockout` and starts over);
+        the counters and lock-outs of the keys in `clear` are forgotten (a login that
+        succeeded clears its account's)."""
+        ...
+
+    async def record_login_failure(self, counters: Sequence[FailureCounter], now: float) -> None:
+        """Count a failure that no reservation preceded (`settle_login` without the slot)."""
+        ...
 
     async def login_lockout(self, keys: Sequence[str], now: float) -> float:
         """Seconds until the longest lock-out among `keys` ends; 0 when none is locked."""
         ...
 
-    async def clear_login_failures(self, key: str) -> None: ...
+    async def clear_login_failures(self, key: str) -> None:
+        """Forget the key's failures, attempts in flight and lock-out (an admin's unlock)."""
+        ...
 
     async def get_epoch(self) -> str: ...
 

@@ -140,7 +140,7 @@ class SecuritySettings:
     login_ip_failure_threshold: int = setting(
         50,
         Kind.integer,
-        "Failed logins from one IP that trigger a lock-out.",
+        "Failed logins from one IP (IPv6: one /64) that trigger a lock-out.",
         minimum=1,
         maximum=100000,
     )

@@ -11,6 +11,7 @@ from typing import Any
 
 from strongroom.db import now
 from strongroom.errors import InvalidInput, NotFound
+from strongroom.policy.rules import open_registration_problem
 from strongroom.services import Services
 from strongroom.system import repository as repo
 from strongroom.system.registry import (
@@ -150,6 +151,13 @@ class SettingsService:
         problems = RuntimeSettings.build(
             merged, current.custom, current.epoch, current.modules
         ).problems()
+        registration = open_registration_problem(
+            merged["auth.registration_open"],
+            merged["auth.default_role"],
+            self.services.runtime.roles,
+        )
+        if registration is not None:
+            problems.append(registration)
         if problems:
             raise InvalidInput("; ".join(problems), loc=("body",))
         await self._apply(typed, actor, request_id)

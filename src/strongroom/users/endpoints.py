@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request
 
 from strongroom.auth.dependencies import (
     AdminPrincipal,
@@ -14,10 +14,12 @@ from strongroom.auth.dependencies import (
 )
 from strongroom.auth.principal import Principal
 from strongroom.errors import Unauthorized
+from strongroom.http.context import get_context
 from strongroom.users.schemas import (
     Done,
     PasswordChange,
     PasswordReset,
+    Unlocked,
     UserCreate,
     UserOut,
     UserPage,
@@ -69,11 +71,15 @@ async def me(principal: CurrentPrincipal, services: ServicesDep) -> UserOut:
 
 @router.post("/users/me/password", response_model=Done)
 async def change_password(
-    body: PasswordChange, principal: CurrentPrincipal, services: ServicesDep
+    body: PasswordChange, request: Request, principal: CurrentPrincipal, services: ServicesDep
 ) -> Done:
-    """Change your password; every other session of yours ends."""
+    """Change your password; every other session of yours ends. The current password is
+    checked under the login lock-out (429 with Retry-After while it is in force)."""
     ended = await UserService(services).change_password(
-        principal, body.current_password.get_secret_value(), body.new_password.get_secret_value()
+        principal,
+        body.current_password.get_secret_value(),
+        body.new_password.get_secret_value(),
+        get_context(request),
     )
     return Done(sessions_ended=ended)
 
@@ -98,7 +104,8 @@ async def update_user(
 async def reset_password(
     username: str, body: PasswordReset, _admin: AdminPrincipal, services: ServicesDep
 ) -> Done:
-    """Set a user's password (admin); all the user's sessions end."""
+    """Set a user's password (admin); all the user's sessions end and a login lock-out of the
+    account is lifted."""
     ended = await UserService(services).reset_password(
         username, body.new_password.get_secret_value()
     )
@@ -113,8 +120,19 @@ async def disable_user(username: str, _admin: AdminPrincipal, services: Services
 
 @router.post("/users/{username}/enable", response_model=Done)
 async def enable_user(username: str, _admin: AdminPrincipal, services: ServicesDep) -> Done:
-    """Enable a disabled user."""
+    """Enable a disabled user; a login lock-out of the account is lifted too."""
     return Done(sessions_ended=await UserService(services).set_disabled(username, False))
+
+
+@router.post("/users/{username}/unlock", response_model=Unlocked)
+async def unlock_user(
+    username: str, request: Request, _admin: AdminPrincipal, services: ServicesDep
+) -> Unlocked:
+    """Lift the account's login lock-out and forget its failed logins (the lock-out of a
+    client address ends on its own). 404 for an unknown user."""
+    user, was_locked = await UserService(services).unlock(username)
+    get_context(request).extra["audit"] = {"unlocked": user.username, "was_locked": was_locked}
+    return Unlocked(username=user.username, was_locked=was_locked)
 
 
 @router.post("/users/{username}/delete", response_model=Done)

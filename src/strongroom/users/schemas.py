@@ -74,3 +74,8 @@ class UserPage(BaseModel):
 class Done(BaseModel):
     ok: bool = True
     sessions_ended: int = 0
+
+
+class Unlocked(BaseModel):
+    username: str
+    was_locked: bool = Field(description="Whether a lock-out was in force until now.")

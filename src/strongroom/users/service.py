@@ -9,11 +9,13 @@ from contextlib import asynccontextmanager
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from strongroom.auth.lockout import unlock_account
 from strongroom.auth.principal import Principal
 from strongroom.db import now
 from strongroom.db.base import new_id
 from strongroom.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthorized
-from strongroom.policy.rules import ADMIN
+from strongroom.http.context import RequestContext
+from strongroom.policy.rules import ADMIN, administrative_reason
 from strongroom.services import Services
 from strongroom.users import repository as repo
 from strongroom.users.repository import UserRow
@@ -58,6 +60,11 @@ class UserService:
         username = check_username(data.username)
         role = settings.auth.default_role if registering or data.role is None else data.role
         self._check_role(role)
+        if registering and administrative_reason(self.services.runtime.role(role)) is not None:
+            # Settings stored before this rule existed (or changed concurrently): refuse.
+            raise Forbidden(
+                "registration is unavailable: the default role has administrative rights"
+            )
         password = data.password.get_secret_value()
         check_password(password, username, settings.security.password_min_length)
         email = check_email(data.email)
@@ -117,7 +124,14 @@ class UserService:
             await repo.update_user(conn, user.id, disabled=disabled, updated_at=now())
             if disabled and user.role == ADMIN:
                 await self._require_admin_left(conn)
+        if not disabled:
+            await unlock_account(self.services, user.username)  # a fresh start
         return await self._end_sessions(user.id) if disabled else 0
+
+    async def unlock(self, username: str) -> tuple[UserRow, bool]:
+        """Lift the account's login lock-out (an admin's decision); whether it was locked."""
+        user = await self.get(username)
+        return user, await unlock_account(self.services, user.username)
 
     async def update(self, username: str, data: UserUpdate) -> tuple[UserRow, int]:
         user = await self.get(username)
@@ -143,16 +157,21 @@ class UserService:
         # A new role takes effect at the next login: sessions carry the role they were opened with.
         return updated, await self._end_sessions(user.id) if role_changed else 0
 
-    async def change_password(self, principal: Principal, current: str, new: str) -> int:
+    async def change_password(
+        self, principal: Principal, current: str, new: str, ctx: RequestContext
+    ) -> int:
         user = await self.me(principal)
         from strongroom.auth.login import verify_password_attempt
 
-        if not await verify_password_attempt(self.services, user, current):
+        if not await verify_password_attempt(self.services, user, current, ctx):
             raise InvalidInput("current password is wrong", loc=("body", "current_password"))
         return await self._set_password(user, new, keep=principal.session_id)
 
     async def reset_password(self, username: str, new: str) -> int:
-        return await self._set_password(await self.get(username), new, keep=None)
+        user = await self.get(username)
+        ended = await self._set_password(user, new, keep=None)
+        await unlock_account(self.services, user.username)  # the new password may be tried
+        return ended
 
     async def _set_password(self, user: UserRow, new: str, *, keep: str | None) -> int:
         settings = await self.services.runtime.refresh()
