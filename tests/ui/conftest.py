@@ -52,8 +52,12 @@ class Node:
     def user(self, username: str, role: str = "user") -> str:
         response = self.api.post(
             "/api/v1/users/create",
-            json={"username": username, "role": role, "password": TEST_PASSWORD,
-                  "email": f"{username}@example.com"},
+            json={
+                "username": username,
+                "role": role,
+                "password": TEST_PASSWORD,
+                "email": f"{username}@example.com",
+            },
         )
         assert response.status_code == 200, response.text
         return TEST_PASSWORD
@@ -68,7 +72,8 @@ def node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Node]:
         pytest.skip(f"{CHROMIUM} is missing (apt-get install chromium)")
     data_dir = tmp_path_factory.mktemp("ui-node")
     server = ServerProcess(
-        data_dir, {"STRONGROOM_AUDIT_DATABASE": "true", "STRONGROOM_LOG_LEVEL": "warning"},
+        data_dir,
+        {"STRONGROOM_AUDIT_DATABASE": "true", "STRONGROOM_LOG_LEVEL": "warning"},
         tls=True,
     ).start()
     node = Node(server)

@@ -106,8 +106,9 @@ def test_create_find_reveal_edit_and_share_once(browser: Any, node: Node, alice:
 def test_revoking_a_session_logs_the_other_browser_out(browser: Any, node: Node) -> None:
     password = node.user("bob")
     base = node.url
-    first, second = new_context(browser, user_agent="first-browser"), new_context(
-        browser, user_agent="second-browser"
+    first, second = (
+        new_context(browser, user_agent="first-browser"),
+        new_context(browser, user_agent="second-browser"),
     )
     one, two = first.new_page(), second.new_page()
     log_in(one, base, "bob", password)
@@ -186,8 +187,10 @@ def test_auditor_sees_the_audit_entries_and_cannot_reveal(
     page.get_by_role("button", name="Filter").click()
     rows = page.locator("table.audit tbody tr")
     text = rows.all_inner_texts()
-    assert any(f"POST /ui/secrets/{made['id']}/reveal" in row and "users/alice/audited" in row
-               for row in text), text
+    assert any(
+        f"POST /ui/secrets/{made['id']}/reveal" in row and "users/alice/audited" in row
+        for row in text
+    ), text
     assert any("POST /ui/secrets/new" in row for row in text), text
     assert any("POST /ui/secrets/" in row and "/share" in row for row in text), text
     assert VALUE not in page.content()
@@ -197,8 +200,11 @@ def test_auditor_sees_the_audit_entries_and_cannot_reveal(
     assert page.get_by_text("may list this secret but not read its value").is_visible()
     response = page.request.post(
         f"{base}/ui/secrets/{made['id']}/reveal",
-        headers={"X-CSRF-Token": page.locator('meta[name="csrf-token"]').get_attribute("content"),
-                 "Accept": "application/json", "Origin": base},
+        headers={
+            "X-CSRF-Token": page.locator('meta[name="csrf-token"]').get_attribute("content"),
+            "Accept": "application/json",
+            "Origin": base,
+        },
     )
     assert response.status == 403
     assert VALUE not in response.text()

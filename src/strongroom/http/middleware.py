@@ -112,9 +112,7 @@ class TransportGuard:
         scope[SCOPE_KEY] = ctx
         token = request_id_var.set(ctx.request_id)
         try:
-            await self._with_body_limit(
-                scope, receive, _add_headers(send, ctx, scope["path"]), ctx
-            )
+            await self._with_body_limit(scope, receive, _add_headers(send, ctx, scope["path"]), ctx)
         finally:
             request_id_var.reset(token)
 

@@ -54,7 +54,9 @@ async def insert_share(conn: AsyncConnection, new: NewShare) -> None:
     )
 
 
-async def take_share(conn: AsyncConnection, share_id: str, proof_hash: str, at: float) -> bytes | None:
+async def take_share(
+    conn: AsyncConnection, share_id: str, proof_hash: str, at: float
+) -> bytes | None:
     """Delete the live share with this id and proof and return its blob: one statement, so
     exactly one of any number of concurrent claims gets it."""
     c = shares.c

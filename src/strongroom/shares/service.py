@@ -60,8 +60,7 @@ class CreatedShare:
 def check_ttl(ttl: int) -> int:
     if not SHARE_MIN_TTL <= ttl <= SHARE_MAX_TTL:
         raise InvalidInput(
-            f"a share link lives between {SHARE_MIN_TTL} seconds and {SHARE_MAX_TTL // 86400} "
-            "days",
+            f"a share link lives between {SHARE_MIN_TTL} seconds and {SHARE_MAX_TTL // 86400} days",
             loc=("body", "ttl"),
         )
     return ttl

@@ -7,7 +7,17 @@ from starlette.responses import RedirectResponse, Response
 
 from strongroom.errors import NotFound
 from strongroom.ui.assets import ASSETS
-from strongroom.ui.pages import audit, auth, modules, seal, secrets, sessions, settings, share, users
+from strongroom.ui.pages import (
+    audit,
+    auth,
+    modules,
+    seal,
+    secrets,
+    sessions,
+    settings,
+    share,
+    users,
+)
 from strongroom.ui.routing import UiRoute, csrf_dependency
 
 YEAR = 365 * 86400

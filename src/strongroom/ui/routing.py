@@ -3,7 +3,7 @@ errors into pages and puts the cookies a request earned on its response."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from typing import Annotated, Any
 from urllib.parse import quote
 
@@ -33,7 +33,10 @@ class SealedRedirect(Exception):
 
 
 def _wants_json(request: Request) -> bool:
-    return "application/json" in request.headers.get("accept", "")
+    """The scripts' requests (JSON in or out) get JSON errors; pages get an error page."""
+    return "application/json" in request.headers.get("accept", "") or request.headers.get(
+        "content-type", ""
+    ).startswith("application/json")
 
 
 def _error_response(request: Request, exc: StrongroomError) -> Response:
@@ -71,7 +74,7 @@ def _finish(request: Request, response: Response) -> None:
 
 
 class UiRoute(APIRoute):
-    def get_route_handler(self) -> Callable[[Request], Awaitable[Response]]:
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         original = super().get_route_handler()
 
         async def handler(request: Request) -> Response:

@@ -46,6 +46,14 @@ async def audit_page(request: Request, services: ServicesDep, user: UiReader) ->
         except StrongroomError as exc:
             error = exc.detail
     return page(
-        request, services, "audit.html", user, title="Audit log",
-        items=items, next_cursor=next_cursor, chosen=chosen, outcomes=OUTCOMES, error=error,
+        request,
+        services,
+        "audit.html",
+        user,
+        title="Audit log",
+        items=items,
+        next_cursor=next_cursor,
+        chosen=chosen,
+        outcomes=OUTCOMES,
+        error=error,
     )

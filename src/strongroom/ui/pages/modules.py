@@ -22,8 +22,14 @@ async def modules_page(request: Request, services: ServicesDep, user: UiUser) ->
     policies = await service.admin_list(services) if user.role == ADMIN else []
     roles = sorted(services.runtime.roles) if user.role == ADMIN else []
     return page(
-        request, services, "modules.html", user, title="Modules",
-        statuses=statuses, policies=policies, roles=roles,
+        request,
+        services,
+        "modules.html",
+        user,
+        title="Modules",
+        statuses=statuses,
+        policies=policies,
+        roles=roles,
     )
 
 
@@ -51,7 +57,11 @@ async def set_policy(
     ctx.sensitive = True
     available = (form.get("available") or ["false"])[0] == "true"
     _, applied = await service.set_policy(
-        services, module_id[:64], available, form.get("roles", []), admin.username,
+        services,
+        module_id[:64],
+        available,
+        form.get("roles", []),
+        admin.username,
         ctx.request_id,
     )
     ctx.extra["audit"] = {"settings": applied}

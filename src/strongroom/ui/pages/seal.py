@@ -22,6 +22,11 @@ router = APIRouter(route_class=UiRoute)
 async def seal_page(request: Request, services: ServicesDep, user: UiOptionalUser) -> Response:
     """Seal status; the unseal form when sealed (no session needed)."""
     return page(
-        request, services, "seal.html", user, title="Seal status",
-        sealed=services.barrier.sealed, seal_type=services.config.seal.value,
+        request,
+        services,
+        "seal.html",
+        user,
+        title="Seal status",
+        sealed=services.barrier.sealed,
+        seal_type=services.config.seal.value,
     )

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Request
 from pydantic import ValidationError
 from starlette.responses import JSONResponse, Response
 
-from strongroom.errors import InvalidInput, NotFound, StrongroomError
+from strongroom.errors import Forbidden, InvalidInput, NotFound, StrongroomError
 from strongroom.http.context import get_context
 from strongroom.policy.rules import Capability
 from strongroom.secrets import listing, reading, service
@@ -88,7 +88,11 @@ async def browse(request: Request, services: ServicesDep, user: UiUser) -> Respo
         if search:
             search_prefix, filters = search_terms(search)
             rows, next_cursor = await listing.list_secrets(
-                services, user, prefix=search_prefix, limit=PAGE_SIZE, cursor=cursor,
+                services,
+                user,
+                prefix=search_prefix,
+                limit=PAGE_SIZE,
+                cursor=cursor,
                 filters=filters,
             )
             entries = [Entry(r.path, f"/ui/secrets/{r.id}", False, r) for r in rows]
@@ -100,9 +104,18 @@ async def browse(request: Request, services: ServicesDep, user: UiUser) -> Respo
         Capability.create, (prefix or f"users/{user.username}/") + "x", user.username
     )
     return page(
-        request, services, "secrets.html", user, title="Secrets",
-        prefix=prefix, search=search, entries=entries, next_cursor=next_cursor,
-        crumbs=_crumbs(prefix), error=error, can_create=can_create,
+        request,
+        services,
+        "secrets.html",
+        user,
+        title="Secrets",
+        prefix=prefix,
+        search=search,
+        entries=entries,
+        next_cursor=next_cursor,
+        crumbs=_crumbs(prefix),
+        error=error,
+        can_create=can_create,
         metadata_of=lambda row: orjson.loads(row.metadata),
     )
 
@@ -136,15 +149,24 @@ async def create(request: Request, services: ServicesDep, user: UiUser) -> Respo
     ctx.sensitive = True
     try:
         body = SecretCreate(
-            path=form.path, value=form.value(), metadata=form.metadata(), ttl=form.ttl_value(),
+            path=form.path,
+            value=form.value(),
+            metadata=form.metadata(),
+            ttl=form.ttl_value(),
             max_reads=form.max_reads_value(),
         )
         written = await service.create_secret(services, user, body, ctx)
     except (ValidationError, StrongroomError) as exc:
         status = exc.status if isinstance(exc, StrongroomError) else 422
         return _form_page(
-            request, services, user, form, title="New secret", editing=None,
-            error=_problem(exc), status=status,
+            request,
+            services,
+            user,
+            form,
+            title="New secret",
+            editing=None,
+            error=_problem(exc),
+            status=status,
         )
     return redirect(f"/ui/secrets/{written.secret.id}", "created")
 
@@ -154,20 +176,31 @@ async def _secret_view(
 ) -> Response:
     ctx = get_context(request)
     ctx.sensitive = True
-    secret, versions, _ = await listing.list_versions(
-        services, user, known_id(secret_id, ctx), limit=100, cursor=None
-    )
-    ctx.secret_path = secret.path
     role = role_of(services, user)
+    try:
+        secret, versions, _ = await listing.list_versions(
+            services, user, known_id(secret_id, ctx), limit=100, cursor=None
+        )
+    except Forbidden:
+        # A role that lists but does not read (auditors) sees the secret without versions.
+        secret, versions = await listing.describe(services, user, secret_id), []
+    ctx.secret_path = secret.path
     allows = {
         cap.value: role.allows(cap, secret.path, user.username)
         for cap in (Capability.read, Capability.update, Capability.delete)
     }
     reads_left = None if secret.max_reads is None else secret.max_reads - secret.reads
     return page(
-        request, services, "secret.html", user, title=secret.path,
-        secret=secret, versions=versions, metadata=orjson.loads(secret.metadata),
-        allows=allows, reads_left=reads_left,
+        request,
+        services,
+        "secret.html",
+        user,
+        title=secret.path,
+        secret=secret,
+        versions=versions,
+        metadata=orjson.loads(secret.metadata),
+        allows=allows,
+        reads_left=reads_left,
         links=await shares.shares_of(services, user, secret.id),
         share_ttls=[("1 hour", 3600), ("1 day", 86400), ("7 days", 7 * 86400)],
         **values,
@@ -233,7 +266,9 @@ async def edit(secret_id: str, request: Request, services: ServicesDep, user: Ui
     ctx.sensitive = True
     try:
         body = SecretUpdate(
-            value=form.value(), metadata=form.metadata(), ttl=form.ttl_value(),
+            value=form.value(),
+            metadata=form.metadata(),
+            ttl=form.ttl_value(),
             cas=form.cas_value(),
         )
         await service.update_secret(services, user, known_id(secret_id, ctx), body, ctx)
@@ -243,8 +278,14 @@ async def edit(secret_id: str, request: Request, services: ServicesDep, user: Ui
         secret, _, _ = await listing.list_versions(services, user, secret_id, limit=1, cursor=None)
         status = exc.status if isinstance(exc, StrongroomError) else 422
         return _form_page(
-            request, services, user, form, title=f"Edit {secret.path}", editing=secret,
-            error=_problem(exc), status=status,
+            request,
+            services,
+            user,
+            form,
+            title=f"Edit {secret.path}",
+            editing=secret,
+            error=_problem(exc),
+            status=status,
         )
     return redirect(f"/ui/secrets/{secret_id}", "saved")
 
@@ -294,13 +335,16 @@ async def share(secret_id: str, request: Request, services: ServicesDep, user: U
     raw_ttl = form.get("ttl", "")
     if not raw_ttl.isdigit() or len(raw_ttl) > 9:
         raise InvalidInput("choose how long the link lives", loc=("body", "ttl"))
-    created = await shares.create_share(
-        services, user, known_id(secret_id, ctx), int(raw_ttl), ctx
-    )
+    created = await shares.create_share(services, user, known_id(secret_id, ctx), int(raw_ttl), ctx)
     link = f"{own_origin(request)}/ui/share#{created.info.id}.{created.link_key}"
     return page(
-        request, services, "share_created.html", user, title="Share link",
-        link=link, share=created.info,
+        request,
+        services,
+        "share_created.html",
+        user,
+        title="Share link",
+        link=link,
+        share=created.info,
     )
 
 

@@ -22,14 +22,22 @@ async def sessions_page(request: Request, services: ServicesDep, user: UiUser) -
         services, user, username=None, all_users=everyone, limit=100, cursor=cursor
     )
     return page(
-        request, services, "sessions.html", user, title="Sessions",
-        sessions=found.items, next_cursor=found.next_cursor, everyone=everyone,
+        request,
+        services,
+        "sessions.html",
+        user,
+        title="Sessions",
+        sessions=found.items,
+        next_cursor=found.next_cursor,
+        everyone=everyone,
         can_see_all=user.role in SYSTEM_READERS,
     )
 
 
 @router.post("/ui/sessions/{session_id}/revoke")
-async def revoke(session_id: str, request: Request, services: ServicesDep, user: UiUser) -> Response:
+async def revoke(
+    session_id: str, request: Request, services: ServicesDep, user: UiUser
+) -> Response:
     """Revoke a session: your own, or anyone's as admin."""
     await revoke_session_of(services, user, session_id[:64])
     if session_id == user.session_id:

@@ -63,8 +63,17 @@ async def _settings_page(
     views = await SettingsService(services).all()
     groups = [(g, list(items)) for g, items in groupby(views, key=lambda v: v.group)]
     return page(
-        request, services, "settings.html", user, status=status, title="Settings",
-        groups=groups, titles=GROUP_TITLES, shown=shown, editable=user.role == ADMIN, **values,
+        request,
+        services,
+        "settings.html",
+        user,
+        status=status,
+        title="Settings",
+        groups=groups,
+        titles=GROUP_TITLES,
+        shown=shown,
+        editable=user.role == ADMIN,
+        **values,
     )
 
 
@@ -86,11 +95,17 @@ async def change_setting(request: Request, services: ServicesDep, admin: UiAdmin
     service = SettingsService(services)
     try:
         kind = (await service.one(key)).type if not key.startswith("custom.") else "string"
-        await service.set_one(key, typed(kind, form.get("value", "")[:20_000]), admin.username,
-                              ctx.request_id)
+        await service.set_one(
+            key, typed(kind, form.get("value", "")[:20_000]), admin.username, ctx.request_id
+        )
     except StrongroomError as exc:
         return await _settings_page(
-            request, services, admin, status=exc.status, error_key=key, error=exc.detail,
+            request,
+            services,
+            admin,
+            status=exc.status,
+            error_key=key,
+            error=exc.detail,
             attempted=form.get("value", "")[:2000],
         )
     ctx.extra["audit"] = {"settings": service.applied}

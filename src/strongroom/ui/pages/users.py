@@ -36,9 +36,16 @@ async def _users_page(
     cursor = request.query_params.get("cursor") or None
     users, next_cursor = await UserService(services).list(cursor, 100)
     return page(
-        request, services, "users.html", admin, status=status, title="Users",
-        users=[UserOut.of(u) for u in users], next_cursor=next_cursor,
-        roles=await _role_names(services), **values,
+        request,
+        services,
+        "users.html",
+        admin,
+        status=status,
+        title="Users",
+        users=[UserOut.of(u) for u in users],
+        next_cursor=next_cursor,
+        roles=await _role_names(services),
+        **values,
     )
 
 
@@ -53,14 +60,20 @@ async def create_user(request: Request, services: ServicesDep, admin: UiAdmin) -
     form = await form_of(request)
     try:
         body = UserCreate(
-            username=form.get("username", "")[:200], email=form.get("email") or None,
-            role=form.get("role") or None, password=SecretStr(form.get("password", "")[:2048]),
+            username=form.get("username", "")[:200],
+            email=form.get("email") or None,
+            role=form.get("role") or None,
+            password=SecretStr(form.get("password", "")[:2048]),
         )
         await UserService(services).create(body, admin)
     except (ValidationError, StrongroomError) as exc:
         status = exc.status if isinstance(exc, StrongroomError) else 422
         return await _users_page(
-            request, services, admin, status=status, error=_problem(exc),
+            request,
+            services,
+            admin,
+            status=status,
+            error=_problem(exc),
             draft={"username": form.get("username", ""), "email": form.get("email", "")},
         )
     return redirect("/ui/users", "user-created")
@@ -121,8 +134,15 @@ async def _roles_page(
 ) -> Response:
     records, _ = await roles.list_roles(services, limit=1000, cursor=None)
     return page(
-        request, services, "roles.html", admin, status=status, title="Roles",
-        roles=[RoleOut.of(r) for r in records], rules_text=rules_text, **values,
+        request,
+        services,
+        "roles.html",
+        admin,
+        status=status,
+        title="Roles",
+        roles=[RoleOut.of(r) for r in records],
+        rules_text=rules_text,
+        **values,
     )
 
 
@@ -137,7 +157,8 @@ async def create_role(request: Request, services: ServicesDep, admin: UiAdmin) -
     form = await form_of(request)
     try:
         body = RoleCreate(
-            name=form.get("name", "")[:100], description=form.get("description", "")[:1000],
+            name=form.get("name", "")[:100],
+            description=form.get("description", "")[:1000],
             rules=parse_rules(form.get("rules", "")[:100_000]),
         )
         await roles.create_role(services, body)

@@ -29,7 +29,10 @@ def upgrade() -> None:
         sa.Column("created_at", sa.Float(), nullable=False),
         sa.Column("expires_at", sa.Float(), nullable=False),
         sa.ForeignKeyConstraint(
-            ["created_by"], ["users.id"], name=op.f("fk_shares_created_by_users"), ondelete="CASCADE"
+            ["created_by"],
+            ["users.id"],
+            name=op.f("fk_shares_created_by_users"),
+            ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_shares")),
     )
