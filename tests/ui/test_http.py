@@ -100,7 +100,7 @@ async def test_every_page_needs_a_session_and_every_post_a_csrf_token(sqlite_api
 async def test_the_session_cookie_is_a_strongroom_session(sqlite_api: Api) -> None:
     admin = await sqlite_api.login("admin", _admin_password(sqlite_api))
     await sqlite_api.create_user(admin["access_token"], "carol")
-    client, token = await browser_login(sqlite_api, "carol")
+    client, _ = await browser_login(sqlite_api, "carol")
     raw = client.cookies.jar
     cookies = {c.name: c for c in raw}
     session = cookies["__Host-strongroom-session"]
