@@ -15,6 +15,7 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.conftest import need
 from tests.support import TEST_PASSWORD, ServerProcess
 
 CHROMIUM = os.environ.get("STRONGROOM_TEST_CHROMIUM", "/usr/bin/chromium")
@@ -68,8 +69,7 @@ class Node:
 
 @pytest.fixture(scope="module")
 def node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Node]:
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"{CHROMIUM} is missing (apt-get install chromium)")
+    need(Path(CHROMIUM).exists(), f"{CHROMIUM} (apt-get install chromium)")
     data_dir = tmp_path_factory.mktemp("ui-node")
     server = ServerProcess(
         data_dir,
@@ -86,8 +86,7 @@ def node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Node]:
 
 @pytest.fixture(scope="module")
 def playwright() -> Iterator[Any]:
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"{CHROMIUM} is missing (apt-get install chromium)")
+    need(Path(CHROMIUM).exists(), f"{CHROMIUM} (apt-get install chromium)")
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as driver:

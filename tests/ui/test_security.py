@@ -44,7 +44,8 @@ def test_csp_headers_and_cookie_flags(browser: Any, node: Node, mallory: str) ->
     # Enforced: an inline script injected into the page does not run.
     blocked = page.evaluate(
         """() => new Promise((resolve) => {
-            document.addEventListener('securitypolicyviolation', (e) => resolve(e.violatedDirective));
+            document.addEventListener(
+                'securitypolicyviolation', (e) => resolve(e.violatedDirective));
             const s = document.createElement('script');
             s.textContent = 'window.__ran = true';
             document.body.appendChild(s);
@@ -75,7 +76,7 @@ def test_csp_headers_and_cookie_flags(browser: Any, node: Node, mallory: str) ->
 class _Attacker(http.server.BaseHTTPRequestHandler):
     target = ""
 
-    def do_GET(self) -> None:  # noqa: N802
+    def do_GET(self) -> None:
         body = f"""<!doctype html><html><body>
 <form id="f" method="post" action="{self.target}/ui/secrets/new">
 <input name="csrf" value="guessed"><input name="path" value="users/mallory/planted">
@@ -158,8 +159,12 @@ def test_a_revealed_value_leaves_no_trace_in_cache_or_storage(
     assert MARKER not in leftovers["local"] and MARKER not in leftovers["session"]
     assert leftovers["caches"] == 0 and leftovers["databases"] == 0
     cached = page.evaluate(
-        """async (url) => { try { const r = await fetch(url, {cache: 'only-if-cached', mode: 'same-origin'});
-            return r.status + ' ' + (await r.text()).length; } catch (e) { return 'not cached'; } }""",
+        """async (url) => {
+            try {
+                const r = await fetch(url, {cache: 'only-if-cached', mode: 'same-origin'});
+                return r.status + ' ' + (await r.text()).length;
+            } catch (e) { return 'not cached'; }
+        }""",
         f"{node.url}/ui/secrets/{made['id']}/reveal",
     )
     assert cached == "not cached"
