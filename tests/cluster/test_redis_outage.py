@@ -1,5 +1,6 @@
 """Redis unreachable: authenticated requests get 503, never succeed; after Redis is back,
-revoked tokens stay revoked (SECURITY.md 28)."""
+revoked tokens stay revoked (SECURITY.md 28), and so does every session of before the restart
+(SECURITY.md 45: users log in again)."""
 
 from __future__ import annotations
 
@@ -72,7 +73,15 @@ def test_redis_down_means_503_and_revocations_survive(tmp_path: Path, pg_url: st
             for t in (kept, revoked)
         }
         assert back[revoked].status_code == 401
-        assert back[kept].status_code == 200
+        # A new Redis process: every session of before it ended (sessions/generation.py).
+        assert back[kept].status_code == 401
+        again = _login(node, "gina", TEST_PASSWORD)
+        assert (
+            httpx.get(
+                me, headers={"Authorization": f"Bearer {again}"}, verify=node.verify
+            ).status_code
+            == 200
+        )
     finally:
         node.stop()
         redis_server.kill()

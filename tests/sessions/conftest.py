@@ -22,7 +22,13 @@ from strongroom.crypto import ACCESS_PREFIX, REFRESH_PREFIX, new_token, token_ha
 from strongroom.db import Database
 from strongroom.db.base import new_id
 from strongroom.sessions.db_store import DatabaseSessionStore
-from strongroom.sessions.models import login_failures, sessions, store_meta, used_refresh_tokens
+from strongroom.sessions.models import (
+    login_failures,
+    sessions,
+    store_generations,
+    store_meta,
+    used_refresh_tokens,
+)
 from strongroom.sessions.redis_store import RedisSessionStore
 from strongroom.sessions.store import NewSession, SessionStore
 from tests.conftest import need
@@ -117,9 +123,19 @@ async def _database_backend(kind: str, url: str) -> AsyncIterator[Backend]:
         await second.dispose()
 
 
-async def _redis_backend(prefix: str) -> AsyncIterator[Backend]:
-    first = RedisSessionStore(REDIS_URL, prefix=prefix)
-    second = RedisSessionStore(REDIS_URL, prefix=prefix)
+async def ledger_database(path: Path) -> Database:
+    """A SQLite database with the table where a Redis store records its generation (the
+    nodes of one test share it, as they share their database)."""
+    db = Database(f"sqlite+aiosqlite:///{path}")
+    async with db.begin() as conn:
+        await conn.run_sync(store_generations.create, checkfirst=True)
+    return db
+
+
+async def _redis_backend(prefix: str, ledger: Path) -> AsyncIterator[Backend]:
+    db = await ledger_database(ledger)
+    first = RedisSessionStore(REDIS_URL, prefix=prefix, db=db)
+    second = RedisSessionStore(REDIS_URL, prefix=prefix, db=db)
     raw = aioredis.Redis.from_url(REDIS_URL, decode_responses=True)
 
     async def dump() -> str:
@@ -143,6 +159,7 @@ async def _redis_backend(prefix: str) -> AsyncIterator[Backend]:
         await first.close()
         await second.close()
         await raw.aclose()
+        await db.dispose()
 
 
 @pytest.fixture(
@@ -164,10 +181,13 @@ def storage(request: pytest.FixtureRequest, tmp_path: Path) -> tuple[str, str]:
 
 
 @pytest.fixture
-async def backend(storage: tuple[str, str]) -> AsyncIterator[Backend]:
+async def backend(storage: tuple[str, str], tmp_path: Path) -> AsyncIterator[Backend]:
     """Each session store on real storage."""
     kind, where = storage
-    opened = _redis_backend(where) if kind == "redis" else _database_backend(kind, where)
+    if kind == "redis":
+        opened = _redis_backend(where, tmp_path / "ledger.db")
+    else:
+        opened = _database_backend(kind, where)
     async for value in opened:
         yield value
 
@@ -175,6 +195,14 @@ async def backend(storage: tuple[str, str]) -> AsyncIterator[Backend]:
 @pytest.fixture
 def store(backend: Backend) -> SessionStore:
     return backend.store
+
+
+@pytest.fixture
+async def ledger(tmp_path: Path) -> AsyncIterator[Database]:
+    """The database a test's Redis stores record their generation in."""
+    db = await ledger_database(tmp_path / "ledger.db")
+    yield db
+    await db.dispose()
 
 
 @pytest.fixture

@@ -9,6 +9,7 @@ import math
 import pytest
 import redis.asyncio as aioredis
 
+from strongroom.db import Database
 from strongroom.sessions.redis_scripts import INFO_FIELDS
 from strongroom.sessions.redis_scripts import SCHEDULE_SLACK_SECONDS as SLACK
 from strongroom.sessions.redis_store import RedisSessionStore, _parse_info
@@ -90,7 +91,10 @@ async def test_every_key_expires_with_its_session(
     await store.record_login_failure([FailureCounter("ip:b", 5, 60, 300)], t0)  # counts
 
     deadlines = await key_deadlines(redis_prefix)
-    assert all(at > 0 for at in deadlines.values()), deadlines  # no key lives for ever
+    # No key lives for ever but the store's generation (sessions/generation.py): without it
+    # every node would take the store for one that lost its data.
+    assert deadlines.pop("gen") == -1
+    assert all(at > 0 for at in deadlines.values()), deadlines
 
     def ms(at: float) -> int:
         return math.ceil(at * 1000)
@@ -142,6 +146,7 @@ async def test_sweep_empties_the_indexes(backend: Backend, redis_prefix: str, t0
             "a",
             "e",
             "u:alice",
+            "gen",
         }
     finally:
         await client.aclose()
@@ -165,14 +170,16 @@ async def test_index_members_of_expired_sessions_are_dropped_when_listing(
         await client.aclose()
 
 
-def test_repr_shows_no_url_or_password() -> None:
-    store = RedisSessionStore("redis://:hunter2-secret@127.0.0.1:6379/0", prefix="sr:")
+def test_repr_shows_no_url_or_password(ledger: Database) -> None:
+    store = RedisSessionStore("redis://:hunter2-secret@127.0.0.1:6379/0", prefix="sr:", db=ledger)
     assert "hunter2" not in repr(store)
     assert "127.0.0.1" not in repr(store)
 
 
-async def test_authenticate_is_one_script_call(private_redis: PrivateRedis, t0: float) -> None:
-    store = RedisSessionStore(private_redis.url, prefix="sr:")
+async def test_authenticate_is_one_script_call(
+    private_redis: PrivateRedis, ledger: Database, t0: float
+) -> None:
+    store = RedisSessionStore(private_redis.url, prefix="sr:", db=ledger)
     raw = aioredis.Redis.from_url(private_redis.url, decode_responses=True)
     try:
         issued = issue(t0)
@@ -197,9 +204,9 @@ async def test_authenticate_is_one_script_call(private_redis: PrivateRedis, t0: 
 
 
 async def test_scripts_are_reloaded_after_the_cache_is_flushed(
-    private_redis: PrivateRedis, t0: float
+    private_redis: PrivateRedis, ledger: Database, t0: float
 ) -> None:
-    store = RedisSessionStore(private_redis.url, prefix="sr:")
+    store = RedisSessionStore(private_redis.url, prefix="sr:", db=ledger)
     raw = aioredis.Redis.from_url(private_redis.url)
     try:
         issued = issue(t0)

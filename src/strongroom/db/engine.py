@@ -85,21 +85,35 @@ class Database:
 
     @asynccontextmanager
     async def begin(self) -> AsyncIterator[AsyncConnection]:
-        async with self.engine.begin() as conn:
+        async with self._connection() as conn, conn.begin():
             yield conn
 
     @asynccontextmanager
     async def connect(self) -> AsyncIterator[AsyncConnection]:
         """A connection for reads; statements run in one implicit transaction, rolled back."""
-        async with self.engine.connect() as conn:
+        async with self._connection() as conn:
             yield conn
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncConnection]:
         """A connection in autocommit mode for single-statement reads: no BEGIN/ROLLBACK round
         trips around the one query on the hot path."""
-        async with self.engine.connect() as conn:
+        async with self._connection() as conn:
             yield await conn.execution_options(isolation_level="AUTOCOMMIT")
+
+    @asynccontextmanager
+    async def _connection(self) -> AsyncIterator[AsyncConnection]:
+        """A connection of SQLAlchemy's pool; `DatabaseUnreachable` if none can be had. A new
+        connection that cannot be made fails with the driver's own error (asyncpg raises
+        `ConnectionRefusedError` and friends), which SQLAlchemy does not wrap."""
+        try:
+            conn = await self.engine.connect()
+        except (*_LOST, asyncpg.PostgresError) as exc:
+            raise DatabaseUnreachable(type(exc).__name__) from None
+        try:
+            yield conn
+        finally:
+            await asyncio.shield(conn.close())
 
     async def ping(self) -> bool:
         try:

@@ -12,6 +12,10 @@ Writers mark that value pending before they commit and give it a new value after
   database session store: there a read of SQLite costs microseconds anyway);
 - burn-after-N secrets (`max_reads`) and `?version=N` reads never come from here.
 
+Should the store lose or roll back data (a Redis restarted from an old snapshot brings old
+watched values back), its generation changes (sessions/generation.py) and the whole cache is
+dropped before anything is read from it: no node serves a version older than the database's.
+
 Entries also age out after `MAX_AGE` seconds: a last line of defence should Redis lose a
 change's pending mark and the change's end fail too. Expiry of the secret itself is checked
 on every read from the cached row, like any other.
@@ -57,6 +61,15 @@ class SecretCache:
         self._max_age = max_age
         # Ids read once lately (oldest first), up to twice the capacity.
         self._seen: dict[str, None] = {}
+        # The session store's generation the entries were cached under.
+        self._generation = ""
+
+    def align(self, generation: str) -> None:
+        """Drop everything if the store's generation is no longer the one of the entries."""
+        if generation != self._generation:
+            self._entries.clear()
+            self._seen.clear()
+            self._generation = generation
 
     def wants(self, secret_id: str) -> bool:
         """Whether a read of `secret_id` should watch it (and so may use and fill the cache):
@@ -85,8 +98,16 @@ class SecretCache:
         self._entries.move_to_end(secret_id)
         return entry.row
 
-    def put(self, secret_id: str, watched: str | None, row: VersionedRow) -> None:
+    @property
+    def generation(self) -> str:
+        return self._generation
+
+    def put(self, secret_id: str, watched: str | None, row: VersionedRow, generation: str) -> None:
+        """Keep `row`, read while `watched` was the secret's value, in the store generation
+        `generation` (the cache's when the read began: if it moved since, nothing is kept)."""
         if not self._capacity or not is_stable(watched) or row.secret.max_reads is not None:
+            return
+        if generation != self._generation:
             return
         if watched is None:  # (is_stable said so already; for the type checker)
             return
@@ -97,9 +118,11 @@ class SecretCache:
 
 
 def secret_cache(services: Services) -> SecretCache:
+    """This node's cache, emptied first if the session store's generation changed."""
     cache = services.extras.get("secret_cache")
     if not isinstance(cache, SecretCache):
         cache = services.extras["secret_cache"] = SecretCache(services.config.secret_cache_size)
+    cache.align(services.store.generation)
     return cache
 
 

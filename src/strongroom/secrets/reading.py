@@ -70,9 +70,10 @@ async def read_by_id(
     cache = secret_cache(services)
     row = cache.get(secret_id, ctx.watched) if version is None else None
     if row is None:
+        generation = cache.generation
         row = await repo.hot_reads(services.db).by_id(secret_id, version)
         if row is not None and version is None:
-            cache.put(secret_id, ctx.watched, row)
+            cache.put(secret_id, ctx.watched, row, generation)
     return await _reveal(services, principal, row, version, ctx)
 
 

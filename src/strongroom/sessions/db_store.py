@@ -120,6 +120,7 @@ def _clipped(value: float, limit: Any) -> Any:
 
 class DatabaseSessionStore:
     name = "database"
+    generation = ""  # sessions live in the database with everything else: nothing to roll back
 
     def __init__(self, db: Database) -> None:
         self._db = db
@@ -157,7 +158,7 @@ class DatabaseSessionStore:
         try:
             async with self._db.read() as conn:
                 yield conn
-        except (OperationalError, SAInterfaceError, OSError) as exc:
+        except (OperationalError, SAInterfaceError, OSError, DatabaseUnavailable) as exc:
             raise StoreUnavailable(type(exc).__name__) from None
 
     @asynccontextmanager
@@ -165,7 +166,7 @@ class DatabaseSessionStore:
         try:
             async with self._db.begin() as conn:
                 yield conn
-        except (OperationalError, SAInterfaceError, OSError) as exc:
+        except (OperationalError, SAInterfaceError, OSError, DatabaseUnavailable) as exc:
             raise StoreUnavailable(type(exc).__name__) from None
 
     async def create(self, session: NewSession) -> None:
@@ -585,7 +586,7 @@ class DatabaseSessionStore:
         """Write this node's pending use counts now (listings call it to be exact here)."""
         try:
             await self._touches.flush()
-        except (OperationalError, SAInterfaceError, OSError) as exc:
+        except (OperationalError, SAInterfaceError, OSError, DatabaseUnavailable) as exc:
             raise StoreUnavailable(type(exc).__name__) from None
 
     async def close(self) -> None:

@@ -11,5 +11,7 @@ def make_store(config: Config, db: Database) -> SessionStore:
     if config.redis_url is not None:
         from strongroom.sessions.redis_store import RedisSessionStore
 
-        return RedisSessionStore(config.redis_url.get_secret_value(), prefix=config.redis_prefix)
+        return RedisSessionStore(
+            config.redis_url.get_secret_value(), prefix=config.redis_prefix, db=db
+        )
     return DatabaseSessionStore(db)

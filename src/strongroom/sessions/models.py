@@ -58,3 +58,15 @@ store_meta = Table(
 )
 
 Index("ix_sessions_expiry_sweep", sessions.c.refresh_expires_at, sessions.c.access_expires_at)
+
+# The generation of a Redis session store (sessions/generation.py): the database's record of
+# which Redis process holds the sessions of that generation, so that a Redis restarted from
+# an old snapshot (or empty, or a replica promoted) is noticed and its sessions ended.
+store_generations = Table(
+    "store_generations",
+    metadata,
+    Column("prefix", String(200), primary_key=True),
+    Column("generation", Integer, nullable=False),
+    Column("identity", String(100), nullable=False),
+    Column("changed_at", Float, nullable=False),
+)

@@ -2,7 +2,8 @@
 
 Key layout, all under the store's prefix:
 
-    s:<session_id>      hash: the session (times as decimal strings, token hashes, counters)
+    s:<session_id>      hash: the session (times as decimal strings, token hashes, counters,
+                        and `gen`, the generation it was created in)
     t:<access_hash>     session id of the current access token
     r:<refresh_hash>    session id of the current refresh token
     ru:<refresh_hash>   session id of an already-rotated refresh token (reuse detection),
@@ -14,6 +15,8 @@ Key layout, all under the store's prefix:
     lf:<key>            hash {failures, window_ends_at}: a login-failure counter
     lk:<key>            the lock-out end of a login-failure key
     epoch               the config epoch (missing means "")
+    gen                 the store's current generation (sessions/generation.py); a session
+                        of another generation is dead, whatever else Redis holds of it
     w:<name>            a watched name's current value (see SessionStore.begin_change):
                         "pending:..." while a change is being committed, else a random
                         token that changes with every committed change
@@ -21,6 +24,11 @@ Key layout, all under the store's prefix:
 Every per-session key carries a PEXPIREAT at the session's end, so Redis drops it even if no node
 ever sweeps; the indexes expire with the last session they list. Times stay decimal strings in
 Redis and in replies: a Lua number returned to a client is truncated to an integer.
+
+The scripts that accept a token (CREATE, AUTHENTICATE, FIND, ROTATE) are *guarded*: their last
+key is `gen` and their last argument the caller's generation. A caller whose generation is not
+Redis's gets the error `GENERATION <current>` (or `GENERATION none`) and nothing else happens;
+it settles the generation with the database and runs the script again.
 
 The scripts build key names from the prefix they are given, which a Redis Cluster forbids; the
 store runs on a single instance or a Sentinel-managed primary. Scripts use PEXPIREAT ... NX/GT
@@ -36,7 +44,9 @@ from strongroom.sessions.store import SessionInfo
 # The fields a script returns, in SessionInfo's order, so a reply maps onto SessionInfo(*reply).
 INFO_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(SessionInfo))
 # What the checks need beyond that; never returned (the token hashes stay in Redis).
-_EXTRA_FIELDS = ("access_hash", "refresh_hash", "scheduled_until")
+_EXTRA_FIELDS = ("access_hash", "refresh_hash", "scheduled_until", "gen")
+# The generation of the sessions an older strongroom created, before sessions carried one.
+LEGACY_GENERATION = "1"
 # How far beyond a session's end its keys may live, so that a session in use does not move
 # its keys' expiry on every request (authenticate checks the exact times anyway).
 SCHEDULE_SLACK_SECONDS = 60
@@ -56,6 +66,8 @@ local FIELDS = {_lua_list(INFO_FIELDS + _EXTRA_FIELDS)}
 local NINFO = {len(INFO_FIELDS)}
 local SLACK = {SCHEDULE_SLACK_SECONDS}
 local F = {_lua_positions(INFO_FIELDS + _EXTRA_FIELDS)}
+-- The caller's generation, in a guarded script (see the module docstring).
+local GEN = ARGV[#ARGV]
 
 local function ms(t) return math.ceil(tonumber(t) * 1000) end
 
@@ -65,10 +77,21 @@ local function num(h, name)
   return nil
 end
 
+-- A session of the caller's generation, or nil (unknown, or of a generation that ended).
 local function load(prefix, sid)
   local h = redis.call('HMGET', prefix .. 's:' .. sid, unpack(FIELDS))
-  if not h[F.id] then return nil end
+  if not h[F.id] or (h[F.gen] or '{LEGACY_GENERATION}') ~= GEN then return nil end
   return h
+end
+
+-- The check every guarded script makes first: an error naming Redis's generation when the
+-- caller's is another, else nil.
+local function wrong_generation()
+  local current = redis.call('GET', KEYS[#KEYS])
+  if current ~= GEN then
+    return redis.error_reply('GENERATION ' .. (current or 'none'))
+  end
+  return nil
 end
 
 local function info(h)
@@ -159,13 +182,15 @@ local function end_session(prefix, sid, uid)
 end
 """
 
-# ARGV: prefix, session id, then field/value pairs of the new session hash.
+# KEYS: gen. ARGV: prefix, session id, field/value pairs of the new session hash, generation.
 CREATE = (
     _PRELUDE
     + """
+local wrong = wrong_generation()
+if wrong then return wrong end
 local prefix, sid = ARGV[1], ARGV[2]
 local skey = prefix .. 's:' .. sid
-redis.call('HSET', skey, unpack(ARGV, 3))
+redis.call('HSET', skey, 'gen', GEN, unpack(ARGV, 3, #ARGV - 1))
 local h = load(prefix, sid)
 redis.call('SET', prefix .. 't:' .. h[F.access_hash], sid)
 if h[F.refresh_hash] then redis.call('SET', prefix .. 'r:' .. h[F.refresh_hash], sid) end
@@ -176,17 +201,20 @@ return 1
 """
 )
 
-# KEYS: epoch, t:<access_hash>. ARGV: prefix, access_hash, client ip or '', now, caller's epoch.
-# The order of the checks is the SessionStore.authenticate contract.
-# KEYS: epoch, t:<access_hash>, w:<watched name> (any key when nothing is watched).
+# The order of the checks is the SessionStore.authenticate contract (the generation first).
+# KEYS: epoch, t:<access_hash>, w:<watched name> (any key when nothing is watched), gen.
 # ARGV: prefix, access_hash, client ip or '', now, caller's epoch, '1' to watch ('2' to watch
 # and begin a change), a fresh value for the watched name should it have none, its lifetime in
-# ms, then for '2': the change's pending token and the pending mark's lifetime in ms.
+# ms, for '2' the change's pending token and the pending mark's lifetime in ms (else ''), and
+# the caller's generation.
 AUTHENTICATE = (
     _PRELUDE
     + """
+-- The generation and the epoch in one call (wrong_generation's check, inlined: the hot path).
+local held = redis.call('MGET', KEYS[4], KEYS[1])
+if held[1] ~= GEN then return redis.error_reply('GENERATION ' .. (held[1] or 'none')) end
 local prefix, now = ARGV[1], tonumber(ARGV[4])
-local current = redis.call('GET', KEYS[1]) or ''
+local current = held[2] or ''
 if current ~= ARGV[5] then return {'stale', current} end
 local sid = redis.call('GET', KEYS[2])
 if not sid then return {'invalid'} end
@@ -233,10 +261,13 @@ end
 return 1
 """
 
-# KEYS: t:<hash> or r:<hash>. ARGV: prefix, hash, 'access_hash' or 'refresh_hash'.
+# KEYS: t:<hash> or r:<hash>, gen. ARGV: prefix, hash, 'access_hash' or 'refresh_hash',
+# generation.
 FIND = (
     _PRELUDE
     + """
+local wrong = wrong_generation()
+if wrong then return wrong end
 local sid = redis.call('GET', KEYS[1])
 if not sid then return false end
 local h = load(ARGV[1], sid)
@@ -245,11 +276,14 @@ return info(h)
 """
 )
 
-# KEYS: r:<old>, ru:<old>. ARGV: prefix, old refresh hash, new access hash, new refresh hash,
-# now, client ip or '', now + access ttl, now + refresh ttl, new role, '1' if a role is given.
+# KEYS: r:<old>, ru:<old>, gen. ARGV: prefix, old refresh hash, new access hash, new refresh
+# hash, now, client ip or '', now + access ttl, now + refresh ttl, new role, '1' if a role is
+# given, generation.
 ROTATE = (
     _PRELUDE
     + """
+local wrong = wrong_generation()
+if wrong then return wrong end
 local prefix, now = ARGV[1], tonumber(ARGV[5])
 local sid = redis.call('GET', KEYS[1])
 if not sid then
@@ -356,4 +390,17 @@ for i = 3, #ARGV, 4 do
   end
 end
 return 1
+"""
+
+# KEYS: gen, epoch. ARGV: a generation, a fresh config epoch or ''. Makes Redis hold at least
+# that generation; when it moves, the epoch changes too if one is given (every node reloads its
+# settings). Returns the generation Redis then holds.
+RAISE_GENERATION = """
+local current = tonumber(redis.call('GET', KEYS[1]) or '0') or 0
+if current < tonumber(ARGV[1]) then
+  redis.call('SET', KEYS[1], ARGV[1])
+  if ARGV[2] ~= '' then redis.call('SET', KEYS[2], ARGV[2]) end
+  return ARGV[1]
+end
+return tostring(current)
 """

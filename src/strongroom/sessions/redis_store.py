@@ -5,6 +5,13 @@ draws the key layout), so it is atomic and one round trip: `authenticate` checks
 the token, expiry, bound IP and uses, and counts the use, in one EVALSHA. Times are passed to
 the scripts as `repr(float)` strings and stored as such, so they come back exactly.
 
+Every command goes over one pipelined connection per worker (redis_wire.py). Each new
+connection is checked before use (redis_guard.py): a Redis restarted from an old snapshot,
+empty, or a promoted replica starts a new *generation*, and no session of an older one is
+accepted again (sessions/generation.py). Error replies that mean "Redis cannot serve now"
+(LOADING, READONLY, BUSY...) are `StoreUnavailable`, as are timeouts; after repeated timeouts
+the wire fails fast until Redis answers again (its circuit breaker).
+
 Supported deployments: a single Redis instance or a Sentinel-managed primary (Redis >= 7.0)
 with `maxmemory-policy noeviction` (an evicted key would end a session early or forget a used
 refresh token). Redis Cluster is not supported: the scripts compute key names from the prefix.
@@ -20,10 +27,8 @@ from typing import Any, cast
 
 import hiredis
 from redis import exceptions as redis_errors
-from redis.asyncio import BlockingConnectionPool, Redis
-from redis.asyncio.retry import Retry
-from redis.backoff import NoBackoff
 
+from strongroom.db import Database
 from strongroom.sessions import redis_scripts as lua
 from strongroom.sessions.records import (
     decode_cursor,
@@ -32,6 +37,8 @@ from strongroom.sessions.records import (
     is_live,
     token_expired,
 )
+from strongroom.sessions.redis_guard import GenerationGuard
+from strongroom.sessions.redis_replies import Script, checked, error_code, evalsha, raise_error
 from strongroom.sessions.redis_wire import RedisWire
 from strongroom.sessions.store import (
     TAG_SEPARATOR,
@@ -50,22 +57,21 @@ from strongroom.sessions.store import (
 
 # Short, so that an unreachable Redis answers 503 quickly instead of hanging requests.
 TIMEOUT = 2.0
-MAX_CONNECTIONS = 64
 # A watched name's stable value lives an hour (readers give it a new one when it is gone); a
 # pending mark a minute (a writer that died mid-change leaves nodes uncached, not stale).
 WATCH_TTL_MS = "3600000"
 PENDING_TTL_MS = "60000"
 _SWEEP_BATCH = 500
 # Errors that mean "the store cannot serve now" rather than a bug: no connection, a timeout,
-# a replica or a primary still loading after a restart, a failover in progress.
+# the circuit breaker open (error replies such as LOADING are classified in redis_replies.py).
 _UNAVAILABLE: tuple[type[BaseException], ...] = (
     redis_errors.ConnectionError,
     redis_errors.TimeoutError,
-    redis_errors.ReadOnlyError,
-    redis_errors.MasterDownError,
-    redis_errors.OutOfMemoryError,
     OSError,
 )
+# A session's fields as listed (`get_session`, `list_sessions`): SessionInfo's, then its
+# generation.
+_LISTED = (*lua.INFO_FIELDS, "gen")
 
 
 @contextmanager
@@ -173,8 +179,8 @@ def _text(value: str | bytes) -> str:
 
 
 def _scored(reply: Any) -> list[tuple[float, str]]:
-    """A ZRANGE ... WITHSCORES reply as (score, member) pairs."""
-    return [(float(score), _text(member)) for member, score in reply]
+    """A ZRANGE ... WITHSCORES reply (flat: member, score, ...) as (score, member) pairs."""
+    return [(float(reply[i + 1]), _text(reply[i])) for i in range(0, len(reply) - 1, 2)]
 
 
 def _usable(info: SessionInfo, expires_at: float | None, now: float) -> bool:
@@ -185,27 +191,17 @@ def _usable(info: SessionInfo, expires_at: float | None, now: float) -> bool:
 class RedisSessionStore:
     name = "redis"
 
-    def __init__(self, url: str, *, prefix: str) -> None:
+    def __init__(self, url: str, *, prefix: str, db: Database) -> None:
+        """`db`: the database that records the store's generation (sessions/ledger.py)."""
         self._prefix = prefix
-        # Retry once, without delay, on a broken connection only: a pooled connection that died
-        # with a restarted server. Should the script have run before the connection broke, a
-        # second run fails closed (one more use counted, a rotation seen as reuse).
-        # Never on a timeout: the server may still be running the first.
-        self._pool: BlockingConnectionPool = BlockingConnectionPool.from_url(
-            url,
-            max_connections=MAX_CONNECTIONS,
-            timeout=TIMEOUT,
-            socket_timeout=TIMEOUT,
-            socket_connect_timeout=TIMEOUT,
-            decode_responses=True,
-            retry=Retry(NoBackoff(), 1, supported_errors=(redis_errors.ConnectionError,)),
-        )
-        self._redis: Redis = Redis(connection_pool=self._pool)
-        self._wire = RedisWire(url, timeout=TIMEOUT)
+        self._guard = GenerationGuard(db, prefix)
+        self._wire = RedisWire(url, timeout=TIMEOUT, on_connect=self._guard.on_connect)
+        self._gen_key = self._key("gen")
+        self._epoch_key = self._key("epoch")
         # Values for watched names: unique per process (random origin) and per call (counter).
         self._origin = secrets.token_hex(6) + ":"
         self._counter = 0
-        register = self._redis.register_script
+        register = Script
         self._end_change = register(lua.END_CHANGE)
         self._create = register(lua.CREATE)
         self._authenticate = register(lua.AUTHENTICATE)
@@ -224,11 +220,15 @@ class RedisSessionStore:
     def _key(self, kind: str, name: str = "") -> str:
         return f"{self._prefix}{kind}{name}"
 
+    @property
+    def generation(self) -> str:
+        """Changes when Redis lost or rolled back data (sessions/generation.py)."""
+        return self._guard.generation
+
     async def create(self, session: NewSession) -> None:
         with _available():
-            await self._run_hot(
-                self._create, (), (self._prefix, session.id, *_session_fields(session))
-            )
+            args = (self._prefix, session.id, *_session_fields(session), self._guard.generation)
+            await self._run_hot(self._create, (self._gen_key,), args)
 
     async def authenticate(
         self,
@@ -239,11 +239,15 @@ class RedisSessionStore:
         watch: str | None = None,
         mark: str | None = None,
     ) -> AuthResult:
-        keys = (self._key("epoch"), self._key("t:", access_hash), self._key("w:", watch or ""))
+        keys = (
+            self._epoch_key, self._key("t:", access_hash), self._key("w:", watch or ""),
+            self._gen_key,
+        )  # fmt: skip
         mode = "0" if not watch else "2" if mark else "1"
         args = (
             self._prefix, access_hash, client_ip or "", _time(now), epoch,
             mode, self._fresh_value(), WATCH_TTL_MS, mark or "", PENDING_TTL_MS,
+            self._guard.generation,
         )  # fmt: skip
         with _available():
             reply: list[Any] = await self._run_hot(self._authenticate, keys, args)
@@ -255,22 +259,35 @@ class RedisSessionStore:
             return AuthResult(outcome, None, reply[1])
         return AuthResult(outcome)
 
-    async def _run_hot(self, script: Any, keys: Sequence[str], args: Sequence[str]) -> Any:
+    async def _run_hot(self, script: Script, keys: Sequence[str], args: Sequence[str]) -> Any:
         """A script on the shared pipelined connection (redis_wire.py): the per-request path."""
         reply = await self._wire.call("EVALSHA", script.sha, str(len(keys)), *keys, *args)
-        if isinstance(reply, hiredis.ReplyError) and str(reply).startswith("NOSCRIPT"):
-            await self._wire.call("SCRIPT", "LOAD", script.script)
-            reply = await self._wire.call("EVALSHA", script.sha, str(len(keys)), *keys, *args)
         if isinstance(reply, hiredis.ReplyError):
-            raise redis_errors.ResponseError(str(reply))
+            return await self._after_error(script, keys, args, reply)
         return reply
+
+    async def _after_error(
+        self, script: Script, keys: Sequence[str], args: Sequence[str], reply: Any
+    ) -> Any:
+        """A script's error reply: load the script (NOSCRIPT) or settle the generation
+        (GENERATION, see redis_scripts.py) and run it again, or raise what the error means."""
+        for _ in range(3):
+            code = error_code(reply)
+            if code == "GENERATION":
+                await self._guard.resettle(self._wire.call, seen=args[-1])
+                args = (*args[:-1], self._guard.generation)
+            elif code != "NOSCRIPT":
+                raise_error(reply, self._wire.drop)
+            reply = await evalsha(self._wire.call, script, keys, args)
+            if not isinstance(reply, hiredis.ReplyError):
+                return reply
+        if error_code(reply) == "GENERATION":
+            raise StoreUnavailable("the session store's generation keeps changing")
+        raise_error(reply, self._wire.drop)
 
     async def _command(self, *parts: str) -> Any:
         """A plain command on the shared connection (redis_wire.py); an error reply raises."""
-        reply = await self._wire.call(*parts)
-        if isinstance(reply, hiredis.ReplyError):
-            raise redis_errors.ResponseError(str(reply))
-        return reply
+        return checked(await self._wire.call(*parts), self._wire.drop)
 
     def _fresh_value(self, tag: str = "") -> str:
         self._counter += 1
@@ -281,7 +298,7 @@ class RedisSessionStore:
     async def begin_change(self, name: str) -> str:
         token = pending_token()
         with _available():
-            await self._wire.call("SET", self._key("w:", name), token, "PX", PENDING_TTL_MS)
+            await self._command("SET", self._key("w:", name), token, "PX", PENDING_TTL_MS)
         return token
 
     async def end_change(self, name: str, token: str, tag: str = "") -> None:
@@ -296,8 +313,10 @@ class RedisSessionStore:
 
     async def _find_by(self, kind: str, token_hash: str, field: str) -> SessionInfo | None:
         with _available():
-            reply = await self._find(
-                keys=[self._key(kind, token_hash)], args=[self._prefix, token_hash, field]
+            reply = await self._run_hot(
+                self._find,
+                (self._key(kind, token_hash), self._gen_key),
+                (self._prefix, token_hash, field, self._guard.generation),
             )
         return None if reply is None else _parse_info(reply)
 
@@ -316,9 +335,10 @@ class RedisSessionStore:
     async def rotate(self, request: RotateRequest) -> RotateResult:
         old = request.old_refresh_hash
         with _available():
-            reply: list[Any] = await self._rotate(
-                keys=[self._key("r:", old), self._key("ru:", old)],
-                args=[
+            reply: list[Any] = await self._run_hot(
+                self._rotate,
+                (self._key("r:", old), self._key("ru:", old), self._gen_key),
+                (
                     self._prefix,
                     old,
                     request.new_access_hash,
@@ -329,7 +349,8 @@ class RedisSessionStore:
                     _time(request.now + request.refresh_ttl),
                     request.role or "",
                     "0" if request.role is None else "1",
-                ],
+                    self._guard.generation,
+                ),
             )
         outcome = RotateOutcome(reply[0])
         if outcome is RotateOutcome.ok:
@@ -339,26 +360,45 @@ class RedisSessionStore:
     async def revoke_token(self, token_hash: str) -> bool:
         keys = [self._key(kind, token_hash) for kind in ("t:", "r:", "ru:")]
         with _available():
-            return bool(await self._revoke_token(keys=keys, args=[self._prefix]))
+            return bool(await self._run_hot(self._revoke_token, keys, (self._prefix,)))
 
     async def revoke_session(self, session_id: str) -> bool:
         with _available():
-            return bool(await self._revoke_session(args=[self._prefix, session_id]))
+            return bool(await self._run_hot(self._revoke_session, (), (self._prefix, session_id)))
 
     async def revoke_user_sessions(
         self, user_id: str, *, keep_session_id: str | None = None
     ) -> int:
         with _available():
-            ended = await self._revoke_user(args=[self._prefix, user_id, keep_session_id or ""])
+            ended = await self._run_hot(
+                self._revoke_user, (), (self._prefix, user_id, keep_session_id or "")
+            )
         return int(ended)
 
     async def get_session(self, session_id: str, now: float) -> SessionInfo | None:
         with _available():
-            values = await self._redis.hmget(self._key("s:", session_id), list(lua.INFO_FIELDS))
-        if values[0] is None:
-            return None
-        info = _parse_info([None if v is None else _text(v) for v in values])
-        return info if is_live(info, now) else None
+            rows = await self._sessions([session_id])
+        info = rows[0]
+        return info if info is not None and is_live(info, now) else None
+
+    async def _sessions(self, ids: Sequence[str]) -> list[SessionInfo | None]:
+        """The sessions of `ids`, in order: None for one that is gone or of a generation that
+        ended. One write: Redis's generation, then each session's fields."""
+        commands = [["GET", self._gen_key]]
+        commands += [["HMGET", self._key("s:", sid), *_LISTED] for sid in ids]
+        replies = [
+            checked(reply, self._wire.drop) for reply in await self._wire.call_many(commands)
+        ]
+        current = replies[0]
+        if current != self._guard.generation:
+            # This node is behind (or Redis lost its data): settle before trusting any row.
+            await self._guard.resettle(self._wire.call, seen=self._guard.generation)
+        rows: list[SessionInfo | None] = []
+        for values in replies[1:]:
+            generation = values[-1] or lua.LEGACY_GENERATION
+            alive = values[0] is not None and generation == self._guard.generation
+            rows.append(_parse_info(values[:-1]) if alive else None)
+        return rows
 
     async def list_sessions(
         self, user_id: str | None, now: float, *, limit: int, cursor: str | None
@@ -388,27 +428,26 @@ class RedisSessionStore:
         if after is not None:
             created, last_id = after
             # Members of equal score sort by id; those after the cursor's id come first.
-            ties = await self._redis.zrange(index, created, created, byscore=True, withscores=True)
+            at = _time(created)
+            ties = await self._command("ZRANGE", index, at, at, "BYSCORE", "WITHSCORES")
             found = [(score, sid) for score, sid in _scored(ties) if sid > last_id][:count]
-            low = f"({_time(created)}"
+            low = f"({at}"
         if len(found) < count:
-            rest = await self._redis.zrange(
-                index, low, "+inf", byscore=True, offset=0, num=count - len(found), withscores=True
-            )
+            rest = await self._command(
+                "ZRANGE", index, low, "+inf", "BYSCORE",
+                "LIMIT", "0", str(count - len(found)), "WITHSCORES",
+            )  # fmt: skip
             found.extend(_scored(rest))
         return found
 
     async def _live_sessions(self, index: str, ids: list[str], now: float) -> list[SessionInfo]:
-        async with self._redis.pipeline(transaction=False) as pipe:
-            for sid in ids:
-                pipe.hmget(self._key("s:", sid), list(lua.INFO_FIELDS))
-            rows: list[list[str | None]] = await pipe.execute()  # decode_responses: str
-        gone = [sid for sid, row in zip(ids, rows, strict=True) if row[0] is None]
+        rows = await self._sessions(ids)
+        gone = [sid for sid, row in zip(ids, rows, strict=True) if row is None]
         if gone:
-            # Index members whose session hash expired in Redis: drop them lazily.
-            await self._redis.zrem(index, *gone)
-        infos = (_parse_info(row) for row in rows if row[0] is not None)
-        return [info for info in infos if is_live(info, now)]
+            # Index members whose session hash expired in Redis, or whose generation ended:
+            # drop them lazily.
+            await self._command("ZREM", index, *gone)
+        return [info for info in rows if info is not None and is_live(info, now)]
 
     async def record_login_failure(self, counters: Sequence[FailureCounter], now: float) -> None:
         args = [self._prefix, _time(now)]
@@ -436,13 +475,13 @@ class RedisSessionStore:
 
     async def get_epoch(self) -> str:
         with _available():
-            value = await self._command("GET", self._key("epoch"))
+            value = await self._command("GET", self._epoch_key)
         return "" if value is None else _text(value)
 
     async def bump_epoch(self) -> str:
         epoch = secrets.token_hex(8)
         with _available():
-            await self._redis.set(self._key("epoch"), epoch)
+            await self._command("SET", self._epoch_key, epoch)
         return epoch
 
     async def flush(self) -> None:
@@ -451,19 +490,20 @@ class RedisSessionStore:
     async def sweep(self, now: float) -> int:
         removed = 0
         with _available():
+            # A Redis turned replica and back keeps its connections: look now and then.
+            await self._guard.check_identity(self._wire.call)
             while True:
-                batch = int(await self._sweep(args=[self._prefix, _time(now), _SWEEP_BATCH]))
+                args = (self._prefix, _time(now), str(_SWEEP_BATCH))
+                batch = int(await self._run_hot(self._sweep, (), args))
                 removed += batch
                 if batch < _SWEEP_BATCH:
                     return removed
 
     async def ping(self) -> bool:
         try:
-            return bool(await self._redis.ping())
-        except (redis_errors.RedisError, OSError):
+            return bool(await self._command("PING") == "PONG")
+        except (redis_errors.RedisError, StoreUnavailable, OSError):
             return False
 
     async def close(self) -> None:
         await self._wire.close()
-        await self._redis.aclose()
-        await self._pool.aclose()

@@ -9,23 +9,47 @@ system call for all the requests that reached Redis in that turn). Replies are p
 hiredis.
 
 Failure handling is deliberately blunt: any connection error, a reply later than `timeout`,
-or a protocol surprise closes the connection and fails every waiting caller with
+or a protocol surprise closes the connection and fails every caller waiting on it with
 `redis.exceptions.ConnectionError`/`TimeoutError` (the store answers 503); the next call
-connects again.
+connects again. Callers that arrive while a connection is being made wait for that one
+attempt and share its outcome.
+
+A new connection is not handed to callers before `on_connect` has looked at what it reached
+(the session store checks there that Redis is still the process whose data it trusts, see
+sessions/generation.py): a restart or a failover always breaks connections, so nothing is
+ever asked of a new Redis process before that check.
+
+A Redis that accepts connections but answers nothing (frozen, SIGSTOP, a dead host behind a
+live proxy) would cost every request the full timeout. After `BREAKER_TIMEOUTS` timeouts in a
+row the wire fails fast instead (`CircuitOpen`, at once) and probes Redis in the background,
+every `PROBE_INTERVAL` seconds, until a connection is made and checked again.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import ssl
 import time
 from collections import deque
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, cast
 
 import hiredis
 from redis import exceptions as redis_errors
 from redis.asyncio.connection import SSLConnection, UnixDomainSocketConnection, parse_url
+
+log = logging.getLogger(__name__)
+
+BREAKER_TIMEOUTS = 3
+PROBE_INTERVAL = 1.0
+# The check of a new connection (`on_connect`) may take this many timeouts at most.
+CHECK_TIMEOUTS = 5
+
+
+class CircuitOpen(redis_errors.ConnectionError):
+    """Redis timed out repeatedly: failing at once while a background probe waits for it."""
 
 
 def encode_command(*parts: str | bytes) -> bytes:
@@ -36,42 +60,171 @@ def encode_command(*parts: str | bytes) -> bytes:
     return b"".join(out)
 
 
-class _Protocol(asyncio.Protocol):
+class _Connection(asyncio.Protocol):
+    """One TCP or Unix-socket connection: its queue of callers waiting for replies, in order."""
+
     def __init__(self, wire: RedisWire) -> None:
         self.wire = wire
         self.reader = hiredis.Reader(encoding="utf-8")
         self.transport: asyncio.Transport | None = None
         # The loop this connection lives on; asking asyncio for it per command costs a getpid().
         self.loop = asyncio.get_running_loop()
+        self.pending: deque[tuple[asyncio.Future[Any], float]] = deque()
+        self.outbox: list[bytes] = []
+        self.flush: asyncio.Handle | None = None
+        self.watchdog: asyncio.TimerHandle | None = None
+        self.dead = False
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         # uvloop's transports implement the interface without subclassing asyncio's.
         self.transport = cast(asyncio.Transport, transport)
+        self.watchdog = self.loop.call_later(self.wire.timeout / 4, self._check_timeouts)
 
     def data_received(self, data: bytes) -> None:
         self.reader.feed(data)
-        pending = self.wire.pending
+        pending = self.pending
         while True:
             try:
                 reply = self.reader.gets()
             except hiredis.ProtocolError:
-                self.wire.fail(redis_errors.ConnectionError("Redis protocol error"))
+                self.fail(redis_errors.ConnectionError("Redis protocol error"))
                 return
             if reply is False:
-                return
+                break
             if not pending:
-                self.wire.fail(redis_errors.ConnectionError("unexpected reply from Redis"))
+                self.fail(redis_errors.ConnectionError("unexpected reply from Redis"))
                 return
             future, _ = pending.popleft()
             if not future.done():
                 future.set_result(reply)
+        breaker = self.wire.breaker
+        if breaker.timeouts:
+            breaker.timeouts = 0
 
     def connection_lost(self, exc: Exception | None) -> None:
-        self.wire.fail(redis_errors.ConnectionError("connection to Redis lost"), closed=True)
+        self.fail(redis_errors.ConnectionError("connection to Redis lost"), closed=True)
+
+    def send(self, command: bytes) -> asyncio.Future[Any]:
+        future: asyncio.Future[Any] = self.loop.create_future()
+        if self.dead:
+            future.set_exception(redis_errors.ConnectionError("connection to Redis lost"))
+            return future
+        self.pending.append((future, time.monotonic()))
+        self.outbox.append(command)
+        if self.flush is None:
+            self.flush = self.loop.call_soon(self._write_out)
+        return future
+
+    def _write_out(self) -> None:
+        self.flush = None
+        commands, self.outbox = self.outbox, []
+        if commands and not self.dead and self.transport is not None:
+            self.transport.write(b"".join(commands))
+
+    def _check_timeouts(self) -> None:
+        self.watchdog = None
+        if self.dead:
+            return
+        if self.pending and time.monotonic() - self.pending[0][1] > self.wire.timeout:
+            self.wire.breaker.timed_out()
+            self.fail(redis_errors.TimeoutError("Redis did not answer in time"))
+            return
+        self.watchdog = self.loop.call_later(self.wire.timeout / 4, self._check_timeouts)
+
+    def fail(self, error: Exception, *, closed: bool = False) -> None:
+        """Drop the connection and fail every caller still waiting on it."""
+        if self.dead:
+            return
+        self.dead = True
+        self.wire.forget(self)
+        if self.watchdog is not None:
+            self.watchdog.cancel()
+            self.watchdog = None
+        if self.flush is not None:
+            self.flush.cancel()
+            self.flush = None
+        self.outbox = []
+        if self.transport is not None and not closed:
+            self.transport.abort()
+        while self.pending:
+            future, _ = self.pending.popleft()
+            if not future.done():
+                future.set_exception(error)
+
+
+class Handshake:
+    """A connection just made, before any caller may use it (see `RedisWire(on_connect=)`)."""
+
+    def __init__(self, connection: _Connection) -> None:
+        self._connection = connection
+
+    async def call(self, *parts: str | bytes) -> Any:
+        """One command on this connection; an error reply is returned (a `ReplyError`)."""
+        return await self._connection.send(encode_command(*parts))
+
+
+OnConnect = Callable[[Handshake], Awaitable[None]]
+
+
+class Breaker:
+    """Counts timeouts in a row; at `threshold` it opens: callers fail at once while
+    `probe()` is retried every `interval` seconds in the background, until one succeeds."""
+
+    def __init__(
+        self, probe: Callable[[], Awaitable[None]], threshold: int, interval: float
+    ) -> None:
+        self._probe = probe
+        self._threshold = threshold
+        self._interval = interval
+        self.timeouts = 0
+        self.open = False
+        self._prober: asyncio.Task[None] | None = None
+
+    def check(self) -> None:
+        if self.open:
+            raise CircuitOpen("Redis timed out repeatedly; failing fast until it answers")
+
+    def timed_out(self) -> None:
+        self.timeouts += 1
+        if self.open or self.timeouts < self._threshold:
+            return
+        self.open = True
+        log.warning(
+            "Redis did not answer %d times in a row: requests that need it now fail at once "
+            "(503) while a probe checks every %.1f s whether it answers again",
+            self.timeouts,
+            self._interval,
+        )
+        self._prober = asyncio.get_running_loop().create_task(self._probe_until_closed())
+
+    async def _probe_until_closed(self) -> None:
+        while self.open:
+            await asyncio.sleep(self._interval)
+            try:
+                await self._probe()
+            except Exception as exc:  # still down, frozen or refusing: keep failing fast
+                log.debug("Redis probe failed: %s", type(exc).__name__)
+                continue
+            self.open = False
+            self.timeouts = 0
+            log.warning("Redis answers again: requests go through to it")
+
+    def close(self) -> None:
+        if self._prober is not None:
+            self._prober.cancel()
+            self._prober = None
 
 
 class RedisWire:
-    def __init__(self, url: str, *, timeout: float) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        timeout: float,
+        on_connect: OnConnect | None = None,
+        breaker_timeouts: int = BREAKER_TIMEOUTS,
+        probe_interval: float = PROBE_INTERVAL,
+    ) -> None:
         options = parse_url(url)
         self._host = options.get("host", "localhost")
         self._port = options.get("port", 6379)
@@ -84,13 +237,11 @@ class RedisWire:
             self._hello.append(encode_command(*auth, options["password"]))
         if options.get("db"):
             self._hello.append(encode_command("SELECT", str(options["db"])))
-        self._timeout = timeout
-        self.pending: deque[tuple[asyncio.Future[Any], float]] = deque()
-        self._protocol: _Protocol | None = None
-        self._connecting: asyncio.Lock | None = None
-        self._watchdog: asyncio.TimerHandle | None = None
-        self._outbox: list[bytes] = []
-        self._flush: asyncio.Handle | None = None
+        self.timeout = timeout
+        self._on_connect = on_connect
+        self._connection: _Connection | None = None
+        self._attempt: asyncio.Future[_Connection] | None = None
+        self.breaker = Breaker(self._probe, breaker_timeouts, probe_interval)
 
     def __repr__(self) -> str:
         return "RedisWire(***)"  # the URL may hold a password
@@ -98,82 +249,100 @@ class RedisWire:
     async def call(self, *parts: str | bytes) -> Any:
         """Send one command and return its reply; a Redis error reply is returned, not raised
         (hiredis gives it as a `ReplyError` instance), so callers decide (e.g. NOSCRIPT)."""
-        protocol = self._protocol or await self._connect()
-        return await self._send(protocol, encode_command(*parts))
+        connection = self._connection or await self._connect()
+        return await connection.send(encode_command(*parts))
 
-    def _send(self, protocol: _Protocol, command: bytes) -> asyncio.Future[Any]:
-        loop = protocol.loop
-        future: asyncio.Future[Any] = loop.create_future()
-        self.pending.append((future, time.monotonic()))
-        self._outbox.append(command)
-        if self._flush is None:
-            self._flush = loop.call_soon(self._write_out, protocol)
-        return future
+    async def call_many(self, commands: Sequence[Sequence[str]]) -> list[Any]:
+        """Several commands in one write; their replies in order (error replies returned)."""
+        connection = self._connection or await self._connect()
+        futures = [connection.send(encode_command(*parts)) for parts in commands]
+        return [await future for future in futures]
 
-    def _write_out(self, protocol: _Protocol) -> None:
-        self._flush = None
-        commands, self._outbox = self._outbox, []
-        # After a failure the callers were failed already, and the outbox was emptied.
-        if commands and protocol is self._protocol and protocol.transport is not None:
-            protocol.transport.write(b"".join(commands))
+    def drop(self) -> None:
+        """Close the current connection (the next call makes and checks a new one): it reached
+        a Redis that cannot serve (a replica, one loading its data)."""
+        if self._connection is not None:
+            self._connection.fail(redis_errors.ConnectionError("connection dropped"))
 
-    async def _connect(self) -> _Protocol:
-        if self._connecting is None:
-            self._connecting = asyncio.Lock()
-        async with self._connecting:
-            if self._protocol is not None:
-                return self._protocol
-            loop = asyncio.get_running_loop()
-            try:
-                async with asyncio.timeout(self._timeout):
-                    if self._unix:
-                        _, protocol = await loop.create_unix_connection(
-                            lambda: _Protocol(self), self._path
-                        )
-                    else:
-                        context = ssl.create_default_context() if self._tls else None
-                        _, protocol = await loop.create_connection(
-                            lambda: _Protocol(self), self._host, self._port, ssl=context
-                        )
-            except (OSError, TimeoutError) as exc:
-                raise redis_errors.ConnectionError(f"cannot reach Redis: {exc}") from None
-            self._protocol = protocol
-            self._watchdog = loop.call_later(self._timeout / 4, self._check_timeouts)
+    def forget(self, connection: _Connection) -> None:
+        if self._connection is connection:
+            self._connection = None
+
+    async def _connect(self) -> _Connection:
+        self.breaker.check()
+        attempt = self._attempt
+        if attempt is None:
+            attempt = self._attempt = asyncio.ensure_future(self._open())
+            attempt.add_done_callback(self._attempt_done)
+        return await asyncio.shield(attempt)
+
+    def _attempt_done(self, attempt: asyncio.Future[_Connection]) -> None:
+        self._attempt = None
+        if attempt.cancelled():
+            return
+        if attempt.exception() is None:  # (also marks a failure as retrieved)
+            self._use(attempt.result())
+
+    def _use(self, connection: _Connection) -> None:
+        """Hand out `connection` from now on, unless it died meanwhile or another one is."""
+        if connection.dead:
+            return
+        if self._connection is None:
+            self._connection = connection
+        elif self._connection is not connection:
+            connection.fail(redis_errors.ConnectionError("not needed"))
+
+    async def _probe(self) -> None:
+        """The breaker's probe: a new connection, checked like any other, then in use."""
+        self._use(await self._open())
+
+    async def _open(self) -> _Connection:
+        """A new connection, set up (AUTH, SELECT) and checked (`on_connect`)."""
+        loop = asyncio.get_running_loop()
+        try:
+            async with asyncio.timeout(self.timeout):
+                if self._unix:
+                    _, connection = await loop.create_unix_connection(
+                        lambda: _Connection(self), self._path
+                    )
+                else:
+                    context = ssl.create_default_context() if self._tls else None
+                    _, connection = await loop.create_connection(
+                        lambda: _Connection(self), self._host, self._port, ssl=context
+                    )
+        except TimeoutError:
+            self.breaker.timed_out()
+            raise redis_errors.TimeoutError("Redis did not accept the connection in time") from None
+        except OSError as exc:
+            raise redis_errors.ConnectionError(f"cannot reach Redis: {exc}") from None
+        try:
             for command in self._hello:
-                reply = await self._send(protocol, command)
+                reply = await connection.send(command)
                 if isinstance(reply, hiredis.ReplyError):
-                    self.fail(redis_errors.ConnectionError("Redis refused the connection setup"))
                     raise redis_errors.ConnectionError("Redis refused AUTH or SELECT")
-            return protocol
+            if self._on_connect is not None:
+                await self._check(connection, self._on_connect)
+        except BaseException:
+            connection.fail(redis_errors.ConnectionError("connection setup failed"))
+            raise
+        return connection
 
-    def _check_timeouts(self) -> None:
-        self._watchdog = None
-        if self._protocol is None:
-            return
-        if self.pending and time.monotonic() - self.pending[0][1] > self._timeout:
-            self.fail(redis_errors.TimeoutError("Redis did not answer in time"))
-            return
-        self._watchdog = asyncio.get_running_loop().call_later(
-            self._timeout / 4, self._check_timeouts
-        )
-
-    def fail(self, error: Exception, *, closed: bool = False) -> None:
-        """Drop the connection and fail every caller still waiting on it."""
-        protocol, self._protocol = self._protocol, None
-        if self._watchdog is not None:
-            self._watchdog.cancel()
-            self._watchdog = None
-        if self._flush is not None:
-            self._flush.cancel()
-            self._flush = None
-        self._outbox = []
-        if protocol is not None and protocol.transport is not None and not closed:
-            protocol.transport.abort()
-        while self.pending:
-            future, _ = self.pending.popleft()
-            if not future.done():
-                future.set_exception(error)
+    async def _check(self, connection: _Connection, on_connect: OnConnect) -> None:
+        # Bounded: the check may need the database too, and callers wait for it.
+        try:
+            async with asyncio.timeout(self.timeout * CHECK_TIMEOUTS):
+                await on_connect(Handshake(connection))
+        except TimeoutError:
+            raise redis_errors.ConnectionError(
+                "checking a new Redis connection took too long"
+            ) from None
 
     async def close(self) -> None:
+        self.breaker.close()
+        attempt = self._attempt
+        if attempt is not None:
+            attempt.cancel()
+            with contextlib.suppress(BaseException):
+                await attempt
         with contextlib.suppress(Exception):
-            self.fail(redis_errors.ConnectionError("closed"))
+            self.drop()

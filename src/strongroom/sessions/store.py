@@ -10,6 +10,10 @@ that every node shares, and the *config epoch*: an opaque value that changes whe
 settings or roles change, which `authenticate` checks in the same atomic step so that a node
 never serves a request on stale policy.
 
+A store that can lose or roll back data (Redis restarted from an old snapshot, or empty)
+notices it and ends every session issued before (sessions/generation.py); its `generation`
+then changes, and whatever a node cached on the store's word (secrets/cache.py) is dropped.
+
 Every method raises `StoreUnavailable` when the backend cannot be reached; callers answer 503.
 """
 
@@ -171,6 +175,13 @@ class SessionStore(Protocol):
     """See the module docstring. All times are Unix seconds passed in by the caller."""
 
     name: str
+
+    @property
+    def generation(self) -> str:
+        """An opaque value that changes when the store lost or rolled back data; constant for
+        a store that cannot. Anything a node keeps on the strength of the store's values (the
+        watched values of `begin_change`) must be dropped when it changes."""
+        ...
 
     async def create(self, session: NewSession) -> None: ...
 

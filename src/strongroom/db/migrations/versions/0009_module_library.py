@@ -4,7 +4,7 @@ Module data belongs to a user (ON DELETE CASCADE from users). Key material and s
 stored only through the barrier (see strongroom/modules/stored.py).
 
 Revision ID: 0009
-Revises: 0002
+Revises: 0004
 Create Date: 2026-12-03 10:28:57.580722
 """
 
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0009"
-down_revision = "0002"
+down_revision = "0004"
 branch_labels = None
 depends_on = None
 
