@@ -163,20 +163,18 @@ def test_auditor_sees_the_audit_entries_and_cannot_reveal(
     browser: Any, node: Node, alice: str
 ) -> None:
     base = node.url
-    token = node.token("alice", alice)
-    made = node.api.post(
-        "/api/v1/secrets/create",
-        json={"path": "users/alice/audited", "value": VALUE},
-        headers={"Authorization": f"Bearer {token}"},
-    ).json()
-    # alice reveals it in the browser: that read must show in the audit log.
+    # alice creates, reveals and shares a secret in the browser: the auditor must see all that.
     context = new_context(browser)
     page = context.new_page()
     log_in(page, base, "alice", alice)
-    page.goto(f"{base}/ui/secrets/{made['id']}")
+    _create(page, base, "users/alice/audited")
+    secret_id = page.url.split("?")[0].rsplit("/", 1)[1]
     page.get_by_role("button", name="Reveal", exact=True).click()
     page.get_by_text(VALUE).wait_for()
+    page.get_by_role("button", name="Make a share-once link").click()
+    page.get_by_label("Link").wait_for()
     context.close()
+    made = {"id": secret_id}
 
     node.user("audrey", role="auditor")
     context = new_context(browser)

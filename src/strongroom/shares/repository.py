@@ -63,7 +63,7 @@ async def take_share(
     row = (
         await conn.execute(
             delete(shares)
-            .where(c.id == share_id, c.proof_hash == proof_hash, c.expires_at > at)
+            .where(c.id == share_id, shares.c.proof_hash == proof_hash, c.expires_at > at)
             .returning(c.blob)
         )
     ).first()

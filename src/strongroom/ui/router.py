@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Request
 from starlette.responses import RedirectResponse, Response
 
+from strongroom.crypto import constant_time_equal
 from strongroom.errors import NotFound
 from strongroom.ui.assets import ASSETS
 from strongroom.ui.pages import (
@@ -40,7 +41,7 @@ def _entry_router() -> APIRouter:
         asset = ASSETS.get(name)
         if asset is None:
             raise NotFound("no such file")
-        versioned = request.query_params.get("v") == asset.digest
+        versioned = constant_time_equal(request.query_params.get("v", ""), asset.digest)
         cache = f"public, max-age={YEAR}, immutable" if versioned else "no-cache"
         return Response(
             asset.body,
