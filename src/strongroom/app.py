@@ -110,11 +110,15 @@ def api_routers() -> list[APIRouter]:
 
 def sweepers_for(services: Services) -> list[Sweeper]:
     from strongroom.secrets.service import sweep_expired_secrets
+    from strongroom.shares.service import sweep_expired_shares
 
     async def secrets_sweep(at: float) -> int:
         return await sweep_expired_secrets(services, at)
 
-    return [services.store.sweep, secrets_sweep]
+    async def shares_sweep(at: float) -> int:
+        return await sweep_expired_shares(services, at)
+
+    return [services.store.sweep, secrets_sweep, shares_sweep]
 
 
 def _document_form_bodies(app: FastAPI) -> None:
@@ -173,6 +177,9 @@ def create_app(config: Config, *, run_bootstrap: bool = True, fast_lane: bool = 
     _document_form_bodies(app)
     for router in api_routers():
         app.include_router(router, prefix=API_PREFIX)
+    from strongroom.ui.router import ui_router
+
+    app.include_router(ui_router())
     from strongroom.audit.middleware import AuditMiddleware
     from strongroom.fastlane import FastLane
 

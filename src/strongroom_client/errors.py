@@ -368,6 +368,9 @@ BY_CODE: dict[str, type[StrongroomError]] = {
 }
 BY_CODE["module_unavailable"] = ModuleNotEnabled
 BY_CODE["too_many_requests"] = RateLimited
+# The web interface's own answers (/ui/...), for completeness: the API never gives them.
+BY_CODE["csrf_refused"] = Forbidden
+BY_CODE["share_gone"] = NotFound
 
 
 def error_from(status: int, body: Any, headers: dict[str, str] | None = None) -> StrongroomError:

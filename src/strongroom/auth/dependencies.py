@@ -83,12 +83,14 @@ async def authenticate(
     *,
     watch: str | None = None,
     mark: str | None = None,
+    token: str | None = None,
 ) -> Principal:
-    """The principal of a request's bearer token; consumes one use of its session. With
-    `watch`, the name's current value lands in `ctx.watched` (see secrets/cache.py); with
-    `mark` too, a change of that name begins (SessionStore.authenticate), and the caller owes
-    its end once authentication succeeded."""
-    token = bearer_from_scope(scope)
+    """The principal of a request's bearer token (or of `token`: the web UI's session cookie);
+    consumes one use of its session. With `watch`, the name's current value lands in
+    `ctx.watched` (see secrets/cache.py); with `mark` too, a change of that name begins
+    (SessionStore.authenticate), and the caller owes its end once authentication succeeded."""
+    if token is None:
+        token = bearer_from_scope(scope)
     if token is None:
         raise _fail(ctx, services, None, _missing_token_detail(scope))
     if not looks_like(token, ACCESS_PREFIX):

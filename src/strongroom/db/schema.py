@@ -9,6 +9,7 @@ from strongroom.modules.transit import models as _transit  # noqa: F401
 from strongroom.policy import models as _policy  # noqa: F401
 from strongroom.secrets import models as _secrets  # noqa: F401
 from strongroom.sessions import models as _sessions  # noqa: F401
+from strongroom.shares import models as _shares  # noqa: F401
 from strongroom.system import models as _system  # noqa: F401
 from strongroom.users import models as _users  # noqa: F401
 

@@ -21,6 +21,8 @@ from strongroom.github.schemas import GitHubLoginRequest
 from strongroom.github.service import github_token_login
 from strongroom.http.context import get_context
 from strongroom.http.responses import JsonResponse
+from strongroom.ui.security import UI_GITHUB_COOKIE
+from strongroom.ui.session import store_tokens
 
 router = APIRouter(tags=["github"])
 
@@ -92,7 +94,16 @@ async def github_callback(
     tokens = await finish_browser_login(
         services, callback, get_context(request), request.headers.get("user-agent")
     )
-    response = JsonResponse(tokens.model_dump())
+    response: Response
+    if request.cookies.get(UI_GITHUB_COOKIE):
+        # Started from the web interface (/ui/login/github): the session goes into its cookie.
+        response = RedirectResponse("/ui/secrets", status_code=303)
+        store_tokens(response, tokens)
+        response.delete_cookie(
+            UI_GITHUB_COOKIE, path=CALLBACK_PATH, secure=True, httponly=True, samesite="lax"
+        )
+    else:
+        response = JsonResponse(tokens.model_dump())
     response.delete_cookie(
         STATE_COOKIE, path=CALLBACK_PATH, secure=True, httponly=True, samesite="lax"
     )

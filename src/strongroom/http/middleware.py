@@ -20,6 +20,10 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from strongroom.http.context import SCOPE_KEY, RequestContext, client_of, request_id_var
 from strongroom.system.registry import RuntimeSettings
+from strongroom.ui.security import UI_HEADERS
+
+UI_PREFIX = "/ui"
+UI_STATIC_PREFIX = "/ui/static/"
 
 log = logging.getLogger(__name__)
 
@@ -108,7 +112,7 @@ class TransportGuard:
         scope[SCOPE_KEY] = ctx
         token = request_id_var.set(ctx.request_id)
         try:
-            await self._with_body_limit(scope, receive, _add_headers(send, ctx), ctx)
+            await self._with_body_limit(scope, receive, _add_headers(send, ctx, scope["path"]), ctx)
         finally:
             request_id_var.reset(token)
 
@@ -178,14 +182,24 @@ def replay_body(body: bytes, receive: Receive) -> Receive:
     return replay
 
 
-def _add_headers(send: Send, ctx: RequestContext) -> Send:
+def _add_headers(send: Send, ctx: RequestContext, path: str = "") -> Send:
     extra = [*_STATIC_HEADERS, (b"x-request-id", ctx.request_id.encode())]
     if ctx.scheme == "https":
         extra.append(_HSTS)
+    # The web interface's pages get its content security policy; its static files (served by
+    # content hash, nothing secret in them) keep the cache header they were given.
+    static = path.startswith(UI_STATIC_PREFIX)
+    if path.startswith(UI_PREFIX) or path == "/":
+        # (Its referrer policy is same-origin: under no-referrer, browsers send `Origin: null`
+        # with the interface's own form posts, and the CSRF check needs the real origin.)
+        extra = [h for h in extra if h[0] != b"referrer-policy"] + UI_HEADERS
+        if static:
+            extra = [h for h in extra if h[0] != b"cache-control"]
 
     async def wrapped(message: Message) -> None:
         if message["type"] == "http.response.start":
-            headers = [h for h in message.get("headers", []) if h[0] not in _REPLACED]
+            replaced = _REPLACED - {b"cache-control"} if static else _REPLACED
+            headers = [h for h in message.get("headers", []) if h[0] not in replaced]
             message["headers"] = headers + extra
         await send(message)
 

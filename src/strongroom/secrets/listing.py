@@ -124,6 +124,20 @@ async def list_secrets(
             )
 
 
+async def describe(services: Services, principal: Principal, secret_id: str) -> repo.SecretRow:
+    """A live secret without its value or versions, for a caller who may `list` its path (the
+    web interface's page of a secret for roles that list but do not read, such as auditors)."""
+    async with services.db.read() as conn:
+        secret = await repo.get_secret(conn, secret_id)
+    if secret is None or secret.destroyed:
+        raise NotFound("no secret with this id")
+    if not role_of(services, principal).allows(Capability.list, secret.path, principal.username):
+        raise NotFound("no secret with this id")
+    if secret.expires_at is not None and secret.expires_at <= now():
+        raise NotFound("the secret has expired")
+    return secret
+
+
 async def list_versions(
     services: Services, principal: Principal, secret_id: str, *, limit: int, cursor: str | None
 ) -> tuple[repo.SecretRow, list[repo.VersionRow], str | None]:

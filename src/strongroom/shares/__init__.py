@@ -1,0 +1,1 @@
+"""Share-once links (see `strongroom.shares.service` for the design)."""
