@@ -1,7 +1,7 @@
 """share-once links: sealed copies of a value, claimed once by the holder of the link
 
 Revision ID: 0013
-Revises: 0009
+Revises: 0003
 Create Date: 2026-12-03 13:00:00.000000
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0013"
-down_revision = "0009"
+down_revision = "0003"
 branch_labels = None
 depends_on = None
 
