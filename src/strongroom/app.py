@@ -7,6 +7,7 @@ import contextlib
 import gc
 import logging
 import os
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
@@ -25,9 +26,11 @@ from strongroom.bootstrap import (
 from strongroom.config import Config
 from strongroom.db import Database, now
 from strongroom.http.body import add_documented_bodies
-from strongroom.http.errors import install_error_handlers
+from strongroom.http.errors import UnexpectedErrors, install_error_handlers
 from strongroom.http.middleware import TransportGuard
 from strongroom.http.responses import JsonResponse
+from strongroom.metrics.instruments import SWEEP_LAST, SWEEPS, SWEPT
+from strongroom.metrics.requests import RequestObserver
 from strongroom.services import Services, ServicesHolder
 from strongroom.sessions.factory import make_store
 from strongroom.system.health import router as health_router
@@ -72,10 +75,20 @@ async def _sweep_forever(services: Services, sweepers: list[Sweeper]) -> None:
     while True:
         await asyncio.sleep(services.config.sweep_interval)
         for sweep in sweepers:
-            try:
-                await sweep(now())
-            except Exception:
-                log.exception("sweeper %s failed", getattr(sweep, "__qualname__", sweep))
+            await _run_sweeper(sweep)
+
+
+async def _run_sweeper(sweep: Sweeper) -> None:
+    name = getattr(sweep, "__name__", "sweeper").removesuffix("_sweep")
+    try:
+        swept = await sweep(now())
+    except Exception:
+        SWEEPS.labels(name, "failed").inc()
+        log.exception("sweeper %s failed", name)
+        return
+    SWEEPS.labels(name, "ok").inc()
+    SWEPT.labels(name).inc(swept)
+    SWEEP_LAST.labels(name).set(time.time())
 
 
 def api_routers() -> list[APIRouter]:
@@ -118,7 +131,10 @@ def sweepers_for(services: Services) -> list[Sweeper]:
     async def shares_sweep(at: float) -> int:
         return await sweep_expired_shares(services, at)
 
-    return [services.store.sweep, secrets_sweep, shares_sweep]
+    async def sessions_sweep(at: float) -> int:
+        return await services.store.sweep(at)
+
+    return [sessions_sweep, secrets_sweep, shares_sweep]
 
 
 def _document_form_bodies(app: FastAPI) -> None:
@@ -177,6 +193,9 @@ def create_app(config: Config, *, run_bootstrap: bool = True, fast_lane: bool = 
     _document_form_bodies(app)
     for router in api_routers():
         app.include_router(router, prefix=API_PREFIX)
+    from strongroom.metrics.endpoints import router as metrics_router
+
+    app.include_router(metrics_router)
     from strongroom.ui.router import ui_router
 
     app.include_router(ui_router())
@@ -185,12 +204,14 @@ def create_app(config: Config, *, run_bootstrap: bool = True, fast_lane: bool = 
 
     if fast_lane:
         app.add_middleware(FastLane, holder=holder)
+    app.add_middleware(UnexpectedErrors)
     app.add_middleware(AuditMiddleware, holder=holder)
     app.add_middleware(
         TransportGuard,
         settings=holder.settings,
         refresh=holder.refresh,
         max_body=config.max_request_bytes,
+        observe=RequestObserver(lambda: holder.settings().metrics.access != "off"),
     )
     return app
 

@@ -27,6 +27,9 @@ UI_STATIC_PREFIX = "/ui/static/"
 
 log = logging.getLogger(__name__)
 
+# Called once per request when it ends: (scope, context, status, seconds).
+Observer = Callable[[Scope, RequestContext, int, float], None]
+
 _STATIC_HEADERS = [
     (b"cache-control", b"no-store"),
     (b"x-content-type-options", b"nosniff"),
@@ -73,11 +76,13 @@ class TransportGuard:
         settings: Callable[[], RuntimeSettings],
         refresh: Callable[[], Any],
         max_body: int,
+        observe: Observer | None = None,
     ) -> None:
         self.app = app
         self.settings = settings
         self.refresh = refresh
         self.max_body = max_body
+        self.observe = observe
         # Request ids: unique, not secret. A random half per process and a counter cost no
         # system call per request (os.urandom does).
         self._id_origin = secrets.token_hex(4)
@@ -90,7 +95,22 @@ class TransportGuard:
                 return
             await self.app(scope, receive, send)
             return
-        ctx = self._context(scope, self.settings())
+        started = time.perf_counter()
+        request_id = f"{self._id_origin}{next(self._id_counter) & 0xFFFFFFFF:08x}"
+        token = request_id_var.set(request_id)
+        answer = _Answer(send)
+        try:
+            await self._guarded(scope, receive, answer, request_id)
+        finally:
+            if self.observe is not None:
+                ctx: RequestContext | None = scope.get(SCOPE_KEY)
+                if ctx is not None:
+                    self.observe(scope, ctx, answer.status, time.perf_counter() - started)
+            request_id_var.reset(token)
+
+    async def _guarded(self, scope: Scope, receive: Receive, send: Send, request_id: str) -> None:
+        ctx = self._context(scope, self.settings(), request_id)
+        scope[SCOPE_KEY] = ctx
         refuse = ctx.scheme != "https" and self.settings().security.require_https
         if refuse or is_public(scope["path"]):
             # Refusal is the rare path: confirm against the current settings first; and a
@@ -99,7 +119,7 @@ class TransportGuard:
                 await self.refresh()
             except Exception:  # the store is down: keep the cached policy
                 log.debug("settings refresh failed; keeping the cached policy", exc_info=True)
-            ctx = self._context(scope, self.settings())
+            ctx = scope[SCOPE_KEY] = self._context(scope, self.settings(), request_id)
             if ctx.scheme != "https" and self.settings().security.require_https:
                 await _send_error(
                     send,
@@ -109,20 +129,10 @@ class TransportGuard:
                     "https_required",
                 )
                 return
-        scope[SCOPE_KEY] = ctx
-        token = request_id_var.set(ctx.request_id)
-        try:
-            await self._with_body_limit(scope, receive, _add_headers(send, ctx, scope["path"]), ctx)
-        finally:
-            request_id_var.reset(token)
+        await self._with_body_limit(scope, receive, _add_headers(send, ctx, scope["path"]), ctx)
 
-    def _context(self, scope: Scope, settings: RuntimeSettings) -> RequestContext:
+    def _context(self, scope: Scope, settings: RuntimeSettings, request_id: str) -> RequestContext:
         client_ip, scheme = client_of(scope, scope["scheme"], settings.trusted_networks)
-        existing: RequestContext | None = scope.get(SCOPE_KEY)
-        if existing is not None:
-            request_id = existing.request_id
-        else:
-            request_id = f"{self._id_origin}{next(self._id_counter) & 0xFFFFFFFF:08x}"
         client = scope.get("client")
         peer = client[0] if client else None
         return RequestContext(request_id, peer, client_ip, scheme, time.time())
@@ -166,6 +176,21 @@ class TransportGuard:
 
     def _too_large(self) -> str:
         return f"request body exceeds the limit of {self.max_body} bytes"
+
+
+class _Answer:
+    """A `send` that notes the response's status (500 if the app never started one)."""
+
+    __slots__ = ("send", "status")
+
+    def __init__(self, send: Send) -> None:
+        self.send = send
+        self.status = 500
+
+    async def __call__(self, message: Message) -> None:
+        if message["type"] == "http.response.start":
+            self.status = message["status"]
+        await self.send(message)
 
 
 def replay_body(body: bytes, receive: Receive) -> Receive:
