@@ -102,10 +102,6 @@ def serve(config: Config) -> int:
     _announce(config, report.admin_password, tls)
     write_address_file(config, tls is not None)
     os.environ[RESOLVED_CONFIG_ENV] = _resolved(config)
-    # Before any worker imports prometheus_client: the workers count into files there.
-    from strongroom.metrics.exposition import prepare_multiprocess_dir
-
-    prepare_multiprocess_dir(config.data_dir / "metrics")
     tls_options: dict[str, Any] = {}
     if tls is not None:
         # rustls: TLS 1.2 and 1.3 only, forward-secret AEAD suites.
