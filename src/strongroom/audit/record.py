@@ -61,7 +61,9 @@ _NEVER_REFUSED = frozenset(
 # is recorded, whatever its outcome.
 _AUTH_PREFIXES = ("/api/v1/auth/", "/api/v1/token/", "/api/v1/users/create", "/v1/auth/")
 # The Vault-compatible API's paths that always answer, like the native health check.
-_VAULT_NEVER_REFUSED = frozenset({"/v1/sys/health", "/v1/sys/seal-status", "/v1/sys/leader"})
+_VAULT_NEVER_REFUSED = frozenset(
+    {"/v1/sys/health", "/v1/sys/seal-status", "/v1/sys/leader", "/v1/sys/init"}
+)
 
 
 def touches_authentication(scope: Scope) -> bool:

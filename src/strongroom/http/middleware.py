@@ -59,6 +59,7 @@ PUBLIC_PREFIXES = (
     # The Vault-compatible API's unauthenticated paths (strongroom.vault).
     "/v1/sys/health",
     "/v1/sys/seal-status",
+    "/v1/sys/init",
     "/v1/sys/leader",
     "/v1/auth/userpass/login/",
     "/v1/auth/approle/login",

@@ -87,6 +87,12 @@ def _seal_status(call: VaultCall) -> dict[str, Any]:
     }
 
 
+@route("sys/init", "GET")
+async def init_status(call: VaultCall) -> Reply:
+    """strongroom initialises itself (or through `strongroom operator init`)."""
+    return Reply(raw={"initialized": True})
+
+
 @route("sys/seal-status", "GET")
 async def seal_status(call: VaultCall) -> Reply:
     return Reply(raw=_seal_status(call))
