@@ -82,7 +82,13 @@ def _versions(body: dict[str, Any]) -> list[int]:
     if isinstance(versions, int) and not isinstance(versions, bool):
         versions = [versions]
     if isinstance(versions, str):
-        versions = [int(v) for v in versions.split(",") if v.strip().isdigit()]
+        versions = versions.split(",")
+    if isinstance(versions, list):
+        # The CLIs send the numbers as strings (`bao kv destroy -versions=1,2`).
+        versions = [
+            int(v.strip()) if isinstance(v, str) and v.strip().isdigit() and len(v) < 10 else v
+            for v in versions
+        ]
     if (
         not isinstance(versions, list)
         or not versions
