@@ -30,7 +30,7 @@ from strongroom.http.errors import UnexpectedErrors, install_error_handlers
 from strongroom.http.middleware import TransportGuard
 from strongroom.http.responses import JsonResponse
 from strongroom.metrics.instruments import SWEEP_LAST, SWEEPS, SWEPT
-from strongroom.metrics.requests import RequestObserver
+from strongroom.metrics.requests import RequestObserver, flush_every
 from strongroom.services import Services, ServicesHolder
 from strongroom.sessions.factory import make_store
 from strongroom.system.health import router as health_router
@@ -154,6 +154,7 @@ def create_app(config: Config, *, run_bootstrap: bool = True, fast_lane: bool = 
     """The app of one node. `run_bootstrap=False` when a supervisor already prepared the node;
     `fast_lane=False` serves every route through FastAPI (the tests compare both)."""
     holder = ServicesHolder()
+    observer = RequestObserver(lambda: holder.settings().metrics.access != "off")
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -169,12 +170,14 @@ def create_app(config: Config, *, run_bootstrap: bool = True, fast_lane: bool = 
         # objects really accumulate, so reference cycles are still reclaimed.
         gc.set_threshold(GC_YOUNG_THRESHOLD, 20, 10)
         sweeper = asyncio.create_task(_sweep_forever(services, sweepers_for(services)))
+        flusher = asyncio.create_task(flush_every(observer))
         try:
             yield
         finally:
-            sweeper.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await sweeper
+            for task in (sweeper, flusher):
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
             holder.services = None
             await stop_services(services)
 
@@ -193,6 +196,7 @@ def create_app(config: Config, *, run_bootstrap: bool = True, fast_lane: bool = 
         lifespan=lifespan,
     )
     app.state.holder = holder
+    app.state.request_observer = observer
     install_error_handlers(app)
     _document_form_bodies(app)
     for router in api_routers():
@@ -218,7 +222,7 @@ def create_app(config: Config, *, run_bootstrap: bool = True, fast_lane: bool = 
         settings=holder.settings,
         refresh=holder.refresh,
         max_body=config.max_request_bytes,
-        observe=RequestObserver(lambda: holder.settings().metrics.access != "off"),
+        observe=observer,
     )
     return app
 

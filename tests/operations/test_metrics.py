@@ -43,12 +43,25 @@ async def test_counters_move_with_traffic_and_the_text_parses(sqlite_api: Api) -
     assert moved("GET", HEALTH, "200") == 7
     assert moved("GET", READ, "200") == 3
     assert moved("GET", READ, "404") == 1
-    count = "strongroom_http_request_duration_seconds_count"
-    assert (
-        value(after, count, method="GET", route=HEALTH)
-        - value(before, count, method="GET", route=HEALTH)
-        == 7
+    histogram = "strongroom_http_request_duration_seconds"
+
+    def observed(suffix: str, **labels: str) -> float:
+        name = histogram + suffix
+        return value(after, name, **labels) - value(before, name, **labels)
+
+    assert observed("_count", method="GET", route=HEALTH) == 7
+    assert observed("_bucket", method="GET", route=HEALTH, le="+Inf") == 7
+    assert observed("_sum", method="GET", route=HEALTH) > 0
+    # Buckets are cumulative and each observation lands in exactly one of them.
+    buckets = sorted(
+        (float(dict(labels)["le"]), sample)
+        for (name, labels), sample in samples(after).items()
+        if name == histogram + "_bucket"
+        and dict(labels).get("route") == READ
+        and dict(labels).get("method") == "GET"
     )
+    assert [b for _, b in buckets] == sorted(b for _, b in buckets)
+    assert buckets[-1][1] == value(after, histogram + "_count", method="GET", route=READ) >= 4
     # The concrete path (a secret's id) is never a label value.
     assert secret_id not in after
     names = {name for name, _ in samples(after)}

@@ -29,5 +29,6 @@ async def metrics(request: Request, services: ServicesDep) -> Response:
         principal = await authenticate(services, request.scope, get_context(request))
         if principal.role not in SYSTEM_READERS:
             raise Forbidden("metrics need the admin or auditor role")
+    request.app.state.request_observer.flush()  # this worker's latest requests too
     await update_gauges(services)
     return Response(render(), media_type=CONTENT_TYPE_LATEST)
