@@ -23,6 +23,7 @@ from strongroom.system.registry import RuntimeSettings
 from strongroom.ui.security import UI_HEADERS
 
 UI_PREFIX = "/ui"
+HEALTH_PATH = "/api/v1/sys/health"
 UI_STATIC_PREFIX = "/ui/static/"
 
 log = logging.getLogger(__name__)
@@ -91,7 +92,10 @@ class TransportGuard:
             await self.app(scope, receive, send)
             return
         ctx = self._context(scope, self.settings())
-        refuse = ctx.scheme != "https" and self.settings().security.require_https
+        # The health check answers over plain HTTP too: a load balancer probing a node that
+        # serves behind TLS termination (`--tls-disable`) must see it live. It reveals no data.
+        plain_ok = scope["path"] == HEALTH_PATH
+        refuse = ctx.scheme != "https" and self.settings().security.require_https and not plain_ok
         if refuse or is_public(scope["path"]):
             # Refusal is the rare path: confirm against the current settings first; and a
             # public route's policy (client IP, scheme) must be today's on every node.
@@ -100,7 +104,7 @@ class TransportGuard:
             except Exception:  # the store is down: keep the cached policy
                 log.debug("settings refresh failed; keeping the cached policy", exc_info=True)
             ctx = self._context(scope, self.settings())
-            if ctx.scheme != "https" and self.settings().security.require_https:
+            if ctx.scheme != "https" and self.settings().security.require_https and not plain_ok:
                 await _send_error(
                     send,
                     ctx,
@@ -111,8 +115,22 @@ class TransportGuard:
                 return
         scope[SCOPE_KEY] = ctx
         token = request_id_var.set(ctx.request_id)
+        headed = _add_headers(send, ctx, scope["path"])
         try:
-            await self._with_body_limit(scope, receive, _add_headers(send, ctx, scope["path"]), ctx)
+            await self._with_body_limit(scope, receive, headed, ctx)
+        except Exception as exc:
+            # Answered here rather than by Starlette's outermost layer, which sits outside this
+            # guard: so a 500 carries the security headers and the request id like any answer.
+            if headed.started:
+                raise
+            log.error(
+                "unhandled %s on %s %s",
+                type(exc).__name__,
+                scope["method"],
+                scope["path"],
+                exc_info=exc,
+            )
+            await _send_error(send, ctx, 500, "internal error", "internal_error", close=False)
         finally:
             request_id_var.reset(token)
 
@@ -182,7 +200,26 @@ def replay_body(body: bytes, receive: Receive) -> Receive:
     return replay
 
 
-def _add_headers(send: Send, ctx: RequestContext, path: str = "") -> Send:
+class _HeadedSend:
+    """`send` with the security headers added to the response start; notes that it started."""
+
+    __slots__ = ("extra", "replaced", "send", "started")
+
+    def __init__(self, send: Send, extra: list[tuple[bytes, bytes]], replaced: set[bytes]):
+        self.send = send
+        self.extra = extra
+        self.replaced = replaced
+        self.started = False
+
+    async def __call__(self, message: Message) -> None:
+        if message["type"] == "http.response.start":
+            self.started = True
+            headers = [h for h in message.get("headers", []) if h[0] not in self.replaced]
+            message["headers"] = headers + self.extra
+        await self.send(message)
+
+
+def _add_headers(send: Send, ctx: RequestContext, path: str = "") -> _HeadedSend:
     extra = [*_STATIC_HEADERS, (b"x-request-id", ctx.request_id.encode())]
     if ctx.scheme == "https":
         extra.append(_HSTS)
@@ -195,24 +232,19 @@ def _add_headers(send: Send, ctx: RequestContext, path: str = "") -> Send:
         extra = [h for h in extra if h[0] != b"referrer-policy"] + UI_HEADERS
         if static:
             extra = [h for h in extra if h[0] != b"cache-control"]
-
-    async def wrapped(message: Message) -> None:
-        if message["type"] == "http.response.start":
-            replaced = _REPLACED - {b"cache-control"} if static else _REPLACED
-            headers = [h for h in message.get("headers", []) if h[0] not in replaced]
-            message["headers"] = headers + extra
-        await send(message)
-
-    return wrapped
+    return _HeadedSend(send, extra, _REPLACED - {b"cache-control"} if static else _REPLACED)
 
 
-async def _send_error(send: Send, ctx: RequestContext, status: int, detail: str, code: str) -> None:
+async def _send_error(
+    send: Send, ctx: RequestContext, status: int, detail: str, code: str, *, close: bool = True
+) -> None:
     body = orjson.dumps({"detail": detail, "code": code})
     headers = [
         (b"content-type", b"application/json"),
         (b"content-length", str(len(body)).encode()),
-        (b"connection", b"close"),
     ]
+    if close:
+        headers.append((b"connection", b"close"))
     await _add_headers(send, ctx)(
         {"type": "http.response.start", "status": status, "headers": headers}
     )

@@ -19,8 +19,9 @@ from strongroom.db import now
 from strongroom.errors import InvalidInput, NotFound
 from strongroom.policy.rules import Capability
 from strongroom.secrets import repository as repo
-from strongroom.secrets.access import require, role_of
+from strongroom.secrets.access import require_on_secret, role_of
 from strongroom.secrets.paths import normalize_prefix, path_problem, prefix_upper_bound
+from strongroom.secrets.schemas import INT32_MAX
 from strongroom.secrets.validation import MAX_METADATA_KEY, MAX_METADATA_VALUE
 from strongroom.services import Services
 
@@ -144,7 +145,7 @@ async def list_versions(
     """Versions of a secret, newest first, without values (deleted secrets too)."""
     before = None
     if cursor:
-        if not cursor.isdigit() or len(cursor) > 10:
+        if not cursor.isdigit() or len(cursor) > 10 or int(cursor) > INT32_MAX:
             raise InvalidInput(
                 "invalid cursor: pass back a next_cursor unchanged", loc=("query", "cursor")
             )
@@ -153,7 +154,7 @@ async def list_versions(
         secret = await repo.get_secret(conn, secret_id)
         if secret is None:
             raise NotFound("no secret with this id")
-        require(services, principal, Capability.read, secret.path)
+        require_on_secret(services, principal, Capability.read, secret.path)
         if secret.destroyed:
             raise NotFound("the secret was destroyed")
         if secret.expires_at is not None and secret.expires_at <= now():
