@@ -37,6 +37,9 @@ _STATIC_HEADERS = [
 _HSTS = (b"strict-transport-security", b"max-age=63072000; includeSubDomains")
 _REPLACED = {b"cache-control", b"x-content-type-options", b"x-frame-options", b"referrer-policy"}
 _BODY_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
+# An oversized HTTP/2 body is read and dropped up to this much before the 413 (see
+# `_discard_http2_body`); a client sending more gets its answer when its stream is reset.
+HTTP2_DISCARD_LIMIT = 64 * 1024 * 1024
 
 # The routes served without a session (tests/foundation/test_routes.py holds the full list and
 # checks it against this). A request elsewhere either carries a token, whose session check
@@ -116,6 +119,9 @@ class TransportGuard:
         scope[SCOPE_KEY] = ctx
         token = request_id_var.set(ctx.request_id)
         headed = _add_headers(send, ctx, scope["path"])
+        # A HEAD answer has no body. Over HTTP/1.1 the server drops it; over HTTP/2 it sent the
+        # GET's body as DATA frames, which clients reject as a protocol error.
+        headed.head = scope["method"] == "HEAD"
         try:
             await self._with_body_limit(scope, receive, headed, ctx)
         except Exception as exc:
@@ -161,6 +167,7 @@ class TransportGuard:
                 await _send_error(send, ctx, 400, "invalid Content-Length header", "bad_request")
                 return
             if int(length) > self.max_body:
+                await _discard_http2_body(scope, receive)
                 await _send_error(send, ctx, 413, self._too_large(), "payload_too_large")
                 return
             await self.app(scope, receive, send)
@@ -175,6 +182,8 @@ class TransportGuard:
             chunk = message.get("body", b"")
             size += len(chunk)
             if size > self.max_body:
+                if message.get("more_body", False):
+                    await _discard_http2_body(scope, receive)
                 await _send_error(send, ctx, 413, self._too_large(), "payload_too_large")
                 return
             chunks.append(chunk)
@@ -184,6 +193,24 @@ class TransportGuard:
 
     def _too_large(self) -> str:
         return f"request body exceeds the limit of {self.max_body} bytes"
+
+
+async def _discard_http2_body(scope: Scope, receive: Receive) -> None:
+    """Before a 413 over HTTP/2: read the rest of the body and drop it, up to
+    `HTTP2_DISCARD_LIMIT`. HTTP/1.1 closes the connection instead; an HTTP/2 stream cannot, and
+    a client sends its whole body (as flow control lets it: the server grants more only as the
+    app reads) before it reads the answer. Unread, both sides waited until the client timed out.
+    Nothing is kept: memory stays flat whatever the size."""
+    if scope.get("http_version") != "2":
+        return
+    discarded = 0
+    while discarded < HTTP2_DISCARD_LIMIT:
+        message = await receive()
+        if message["type"] != "http.request":
+            return
+        discarded += len(message.get("body", b""))
+        if not message.get("more_body", False):
+            return
 
 
 def replay_body(body: bytes, receive: Receive) -> Receive:
@@ -203,19 +230,22 @@ def replay_body(body: bytes, receive: Receive) -> Receive:
 class _HeadedSend:
     """`send` with the security headers added to the response start; notes that it started."""
 
-    __slots__ = ("extra", "replaced", "send", "started")
+    __slots__ = ("extra", "head", "replaced", "send", "started")
 
     def __init__(self, send: Send, extra: list[tuple[bytes, bytes]], replaced: set[bytes]):
         self.send = send
         self.extra = extra
         self.replaced = replaced
         self.started = False
+        self.head = False
 
     async def __call__(self, message: Message) -> None:
         if message["type"] == "http.response.start":
             self.started = True
             headers = [h for h in message.get("headers", []) if h[0] not in self.replaced]
             message["headers"] = headers + self.extra
+        elif self.head and message["type"] == "http.response.body" and message.get("body"):
+            message = {**message, "body": b""}
         await self.send(message)
 
 
