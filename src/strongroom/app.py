@@ -111,6 +111,7 @@ def api_routers() -> list[APIRouter]:
 def sweepers_for(services: Services) -> list[Sweeper]:
     from strongroom.secrets.service import sweep_expired_secrets
     from strongroom.shares.service import sweep_expired_shares
+    from strongroom.vault.wrapping import sweep_wrapped
 
     async def secrets_sweep(at: float) -> int:
         return await sweep_expired_secrets(services, at)
@@ -118,7 +119,10 @@ def sweepers_for(services: Services) -> list[Sweeper]:
     async def shares_sweep(at: float) -> int:
         return await sweep_expired_shares(services, at)
 
-    return [services.store.sweep, secrets_sweep, shares_sweep]
+    async def wrapped_sweep(at: float) -> int:
+        return await sweep_wrapped(services, at)
+
+    return [services.store.sweep, secrets_sweep, shares_sweep, wrapped_sweep]
 
 
 def _document_form_bodies(app: FastAPI) -> None:
@@ -183,6 +187,9 @@ def create_app(config: Config, *, run_bootstrap: bool = True, fast_lane: bool = 
     from strongroom.ui.router import ui_router
 
     app.include_router(ui_router())
+    from strongroom.vault.http import vault_router
+
+    app.include_router(vault_router())
     from strongroom.audit.middleware import AuditMiddleware
     from strongroom.fastlane import FastLane
 
