@@ -23,7 +23,7 @@ from strongroom.system.registry import RuntimeSettings
 from strongroom.ui.security import UI_HEADERS
 
 UI_PREFIX = "/ui"
-HEALTH_PATH = "/api/v1/sys/health"
+HEALTH_PATHS = ("/api/v1/sys/health", "/v1/sys/health")  # strongroom's and Vault's
 UI_STATIC_PREFIX = "/ui/static/"
 
 log = logging.getLogger(__name__)
@@ -106,7 +106,7 @@ class TransportGuard:
         ctx = self._context(scope, self.settings())
         # The health check answers over plain HTTP too: a load balancer probing a node that
         # serves behind TLS termination (`--tls-disable`) must see it live. It reveals no data.
-        plain_ok = scope["path"] == HEALTH_PATH
+        plain_ok = scope["path"] in HEALTH_PATHS
         refuse = ctx.scheme != "https" and self.settings().security.require_https and not plain_ok
         if refuse or is_public(scope["path"]):
             # Refusal is the rare path: confirm against the current settings first; and a
