@@ -4,6 +4,7 @@ built-in roles and the initial admin. Safe to repeat: a second start creates not
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import secrets
@@ -36,6 +37,8 @@ HASHING_LOCK = "hashing.lock"
 class BootstrapReport:
     created: list[str] = field(default_factory=list)
     admin_password: str | None = None
+    # The stored `security.require_https` (its default when never set).
+    require_https: bool = True
 
 
 def prepare_data_dir(config: Config) -> None:
@@ -175,10 +178,22 @@ async def bootstrap(config: Config) -> BootstrapReport:
         barrier = Barrier(db)
         await unseal_or_fail(barrier, await load_root_key(config, db, create=True))
         report.admin_password = await ensure_admin(config, db, passwords)
+        report.require_https = await _stored_require_https(db)
     finally:
         passwords.close()
         await db.dispose()
     return report
+
+
+async def _stored_require_https(db: Database) -> bool:
+    from strongroom.system.registry import SETTINGS
+    from strongroom.system.repository import load_settings
+
+    key = "security.require_https"
+    async with db.connect() as conn:
+        stored = {row.key: row.value for row in await load_settings(conn)}
+    raw = stored.get(key)
+    return bool(SETTINGS[key].default) if raw is None else bool(json.loads(raw))
 
 
 def _reason(exc: BaseException) -> str:

@@ -11,8 +11,9 @@ from pydantic import BaseModel
 from strongroom import __version__
 from strongroom.auth.dependencies import ServicesDep
 from strongroom.http.responses import JsonResponse
+from strongroom.http.strict_json import StrictJsonRoute
 
-router = APIRouter(tags=["system"])
+router = APIRouter(route_class=StrictJsonRoute, tags=["system"])
 
 
 class Health(BaseModel):
