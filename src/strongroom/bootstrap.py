@@ -51,6 +51,7 @@ def prepare_data_dir(config: Config) -> None:
     secure_data_dir(config.data_dir)
 
 
+_WARNED: set[str] = set()
 # Files of the data directory that may be readable by others: the public certificates.
 PUBLIC_FILES = frozenset({"ca.pem", "server.pem"})
 
@@ -63,7 +64,8 @@ def secure_data_dir(directory: Path) -> None:
         info = directory.stat()
     except OSError:
         return
-    if info.st_mode & 0o077:
+    if info.st_mode & 0o077 and str(directory) not in _WARNED:
+        _WARNED.add(str(directory))
         log.warning(
             "data directory %s is accessible by group or others (mode %o): chmod 700 it",
             directory,

@@ -51,9 +51,10 @@ from typing import Any
 
 from strongroom.audit import repository
 from strongroom.audit.chain import START, ChainHead, Mac, chained_line, read_tail
-from strongroom.audit.record import dump
+from strongroom.audit.record import dump, now
 from strongroom.db import Database
 from strongroom.db.intent import no_intent
+from strongroom.timefmt import rfc3339
 
 log = logging.getLogger(__name__)
 
@@ -189,12 +190,8 @@ class FileSink:
         try:
             info = os.fstat(fd)
             regular = stat.S_ISREG(info.st_mode)
-            head, lead = self._head(fd, info, regular)
-            lines = [b"\n"] if lead else []
-            for record in records:
-                line, head = chained_line(record, head, mac)
-                lines.append(line)
-            data = b"".join(lines)
+            start, lead = self._head(fd, info, regular)
+            data, head = _chained(records, start, mac, lead)
             if (
                 regular
                 and self.max_bytes
@@ -202,8 +199,14 @@ class FileSink:
                 and info.st_size + len(data) > self.max_bytes
             ):
                 fd, info = self._rotate(fd)
-                if lead:
-                    data = data[1:]
+                # The new file opens with a rotation record: the chain goes on in it, and a
+                # set of files may start with one (older files deleted), never elsewhere.
+                rotation = {
+                    "time": rfc3339(now()),
+                    "type": "rotation",
+                    "previous_file": f"{self.path.name}.1",
+                }
+                data, head = _chained([rotation, *records], start, mac, False)
             _write_whole(fd, data, info.st_size if regular else None)
             size = info.st_size + len(data) if regular else -1
             self._last = _Position(info.st_dev, info.st_ino, size, head)
@@ -263,6 +266,16 @@ class FileSink:
         except OSError:
             return None
         return found.f_bavail * found.f_frsize
+
+
+def _chained(
+    records: list[Mapping[str, Any]], head: ChainHead, mac: Mac | None, lead: bool
+) -> tuple[bytes, ChainHead]:
+    lines = [b"\n"] if lead else []
+    for record in records:
+        line, head = chained_line(record, head, mac)
+        lines.append(line)
+    return b"".join(lines), head
 
 
 def _rotated_head(path: Path) -> ChainHead:

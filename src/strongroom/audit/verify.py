@@ -19,6 +19,7 @@ The first line that breaks a rule is named: `FILE: record N (line N): <what is w
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import glob
 import sys
 from collections.abc import Sequence
@@ -112,6 +113,13 @@ def verify_files(
                     record = parse_line(raw)
                     claimed = head_of(record) if record is not None else None
                     if claimed is not None and claimed.seq > 1:
+                        if record is None or record.get("type") != "rotation":
+                            return Verdict(
+                                0,
+                                f"{label}record 1 (line 1): prev does not match: the log starts "
+                                f"at seq {claimed.seq} with no rotation record: records were "
+                                "deleted",
+                            )
                         head, first_seq = None, claimed.seq  # older files were removed
                         notes.append(f"the log starts at seq {claimed.seq}: older files are gone")
                 new_head, problem = check_line(raw, head, mac)
@@ -224,6 +232,17 @@ async def _load_key(overrides: dict[str, object]) -> tuple[Mac, dict[str, tuple[
         await db.dispose()
 
 
+def load_chain_key(overrides: dict[str, object]) -> tuple[Mac, dict[str, tuple[int, str]]]:
+    """The chain key and the checkpoints of the node `overrides` configures (like the flags
+    of `strongroom server`); runs its own event loop (in a thread if one is running here)."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(_load_key(dict(overrides)))
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        return pool.submit(lambda: asyncio.run(_load_key(dict(overrides)))).result()
+
+
 def _checkpoint_for(
     files: Sequence[Path], checkpoints: dict[str, tuple[int, str]]
 ) -> tuple[int, str] | None:
@@ -246,7 +265,7 @@ def verify_command(
     names = [files] if isinstance(files, Path) else list(files)
     try:
         paths = expand(names)
-        mac, checkpoints = asyncio.run(_load_key(dict(key_overrides or {})))
+        mac, checkpoints = load_chain_key(key_overrides or {})
         checkpoint = _checkpoint_for(paths, checkpoints)
         verdict = verify_files(paths, mac, checkpoint)
     except KeyNotFound as exc:
