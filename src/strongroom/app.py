@@ -52,7 +52,7 @@ async def start_services(config: Config, *, run_bootstrap: bool) -> Services:
     await runtime.refresh()
     from strongroom.audit.factory import make_audit_log
 
-    audit: AuditLog = make_audit_log(config, db)
+    audit: AuditLog = make_audit_log(config, db, barrier)
     return Services(config, db, store, barrier, runtime, password_hasher(config), audit)
 
 
@@ -62,6 +62,7 @@ async def stop_services(services: Services) -> None:
         closer = getattr(extra, "aclose", None)
         if closer is not None:
             await closer()
+    await services.audit.flush()
     services.audit.close()
     services.passwords.close()
     await services.store.close()
