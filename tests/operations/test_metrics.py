@@ -3,8 +3,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from strongroom.config import Config
+from tests.conftest import need
 from tests.operations.metrics_text import requests_total, samples, value
-from tests.support import Api, make_user_session
+from tests.operations.redis_servers import RedisServer
+from tests.support import Api, make_user_session, redis_reachable
 
 HEALTH = "/api/v1/sys/health"
 READ = "/api/v1/secrets/{secret_id}"
@@ -158,3 +167,22 @@ async def test_a_bad_access_value_is_refused_and_nothing_changes(sqlite_api: Api
     assert answer.status_code in (400, 422), answer.text
     assert "metrics.access" in answer.text
     assert (await sqlite_api.client.get("/metrics")).status_code == 401
+
+
+@pytest.mark.redis
+async def test_a_scrape_during_a_redis_outage_reports_it(
+    make_config: Callable[..., Config], open_api: Callable[[Config], Any], tmp_path: Path
+) -> None:
+    need(redis_reachable(), "redis-server (Redis at 127.0.0.1:6379)")
+    redis = RedisServer(tmp_path / "redis", []).start()
+    try:
+        config = make_config("sqlite", redis_url=f"redis://127.0.0.1:{redis.port}/0")
+        async with open_api(config) as api:
+            await api.set_settings(metrics__access="open")
+            assert value(await _scrape(api), "strongroom_backend_up", backend="session_store") == 1
+            redis.kill()
+            text = await _scrape(api)
+            assert value(text, "strongroom_backend_up", backend="session_store") == 0
+            assert value(text, "strongroom_backend_up", backend="database") == 1
+    finally:
+        redis.kill()

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request
 from prometheus_client import CONTENT_TYPE_LATEST
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.responses import Response
 
 from strongroom.auth.dependencies import ServicesDep, authenticate
+from strongroom.db.engine import DatabaseUnavailable
 from strongroom.errors import Forbidden, NotFound
 from strongroom.http.context import get_context
 from strongroom.metrics.exposition import render
 from strongroom.metrics.scrape import update_gauges
 from strongroom.policy.rules import SYSTEM_READERS
+from strongroom.sessions.store import StoreUnavailable
 
 router = APIRouter(tags=["metrics"])
 
@@ -21,8 +24,12 @@ async def metrics(request: Request, services: ServicesDep) -> Response:
     """Every metric in Prometheus text format (version 0.0.4). Who may read it is the setting
     `metrics.access`: `open` (anyone), `token` (the default: a bearer token of an admin or an
     auditor), `off` (404, and requests are not counted)."""
-    # The exact settings, not the cached ones: a node must not stay open after a change.
-    access = (await services.runtime.refresh()).metrics.access
+    # The exact settings, not the cached ones: a node must not stay open after a change. With
+    # the store down the cached ones stand: a scrape during an outage is when metrics matter.
+    try:
+        access = (await services.runtime.refresh()).metrics.access
+    except (StoreUnavailable, DatabaseUnavailable, SQLAlchemyError, OSError):
+        access = services.settings.metrics.access
     if access == "off":
         raise NotFound("metrics are off on this server (setting metrics.access)")
     if access != "open":

@@ -10,7 +10,10 @@ from __future__ import annotations
 import time
 from collections.abc import Awaitable, Callable
 
+from sqlalchemy.exc import SQLAlchemyError
+
 from strongroom.db import now
+from strongroom.db.engine import DatabaseUnavailable
 from strongroom.metrics.instruments import (
     ACTIVE_SESSIONS,
     BACKEND_LATENCY,
@@ -40,7 +43,10 @@ async def update_gauges(services: Services) -> None:
         except StoreUnavailable:
             BACKEND_UP.labels("session_store").set(0)
     if database_up:
-        await _count_secrets(services)
+        try:
+            await _count_secrets(services)
+        except (DatabaseUnavailable, SQLAlchemyError, OSError):
+            BACKEND_UP.labels("database").set(0)
 
 
 async def _probe(backend: str, ping: Callable[[], Awaitable[bool]]) -> bool:
