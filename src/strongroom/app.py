@@ -54,6 +54,9 @@ async def start_services(config: Config, *, run_bootstrap: bool) -> Services:
     audit: AuditLog = make_audit_log(config, db)
     services = Services(config, db, store, barrier, runtime, password_hasher(config), audit)
     services.extras["seal"] = keeper
+    from strongroom.seal.rewrap import rewrapper_of
+
+    rewrapper_of(services).resume_soon()
     return services
 
 
@@ -121,7 +124,13 @@ def sweepers_for(services: Services) -> list[Sweeper]:
     async def shares_sweep(at: float) -> int:
         return await sweep_expired_shares(services, at)
 
-    return [services.store.sweep, secrets_sweep, shares_sweep]
+    async def rewrap_resume(at: float) -> int:
+        from strongroom.seal.rewrap import rewrapper_of
+
+        rewrapper_of(services).resume_soon()  # a job left by a crashed worker, once its lease ends
+        return 0
+
+    return [services.store.sweep, secrets_sweep, shares_sweep, rewrap_resume]
 
 
 def _document_form_bodies(app: FastAPI) -> None:

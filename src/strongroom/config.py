@@ -131,6 +131,12 @@ class Config(BaseSettings):
     sweep_interval: float = Field(
         30.0, gt=0, le=3600, description="Seconds between sweeps of expired secrets and sessions."
     )
+    rewrap_batch_size: int = Field(
+        500, ge=1, le=10_000, description="Values the rewrap job re-encrypts per transaction."
+    )
+    rewrap_batch_pause: float = Field(
+        0.0, ge=0, le=60, description="Seconds the rewrap job rests between batches (I/O budget)."
+    )
     argon2_time_cost: int = Field(3, ge=2, le=20, description="Argon2id passes (t).")
     argon2_memory_kib: int = Field(
         65536, ge=19456, le=4 * 1024 * 1024, description="Argon2id memory in KiB (m)."

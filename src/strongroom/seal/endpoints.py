@@ -10,22 +10,25 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 
 from strongroom import __version__
-from strongroom.auth.dependencies import AdminPrincipal, ServicesDep, bearer_token
+from strongroom.auth.dependencies import AdminPrincipal, ServicesDep, SystemReader, bearer_token
 from strongroom.bootstrap import ensure_admin
 from strongroom.errors import Conflict, Unauthorized
 from strongroom.http.context import get_context
 from strongroom.seal.initauth import init_token_matches
+from strongroom.seal.rewrap import JobView, rewrapper_of
 from strongroom.seal.schemas import (
     InitRequest,
     InitResponse,
     RekeyInitRequest,
     RekeyStatus,
     RekeyUpdateRequest,
+    RewrapStatus,
     SealStatus,
     UnsealRequest,
 )
 from strongroom.seal.service import SealKeeper
 from strongroom.services import Services
+from strongroom.timefmt import rfc3339
 
 router = APIRouter(tags=["seal"])
 
@@ -149,3 +152,36 @@ async def rekey_cancel(request: Request, _admin: AdminPrincipal, services: Servi
     """Cancel the rekey in progress; the shares given for it are forgotten (admin)."""
     get_context(request).sensitive = True
     keeper_of(services).rekey_cancel()
+
+
+def _rewrap_status(job: JobView | None) -> RewrapStatus:
+    if job is None:
+        return RewrapStatus(state="none")
+    return RewrapStatus(
+        id=job.id,
+        state=job.state,
+        data_version=job.data_version,
+        stage=job.stage if job.state == "running" else None,
+        done=min(job.done, job.total),
+        total=job.total,
+        started_at=rfc3339(job.started_at),
+        finished_at=rfc3339(job.finished_at),
+    )
+
+
+@router.post("/sys/rewrap", response_model=RewrapStatus)
+async def start_rewrap(
+    request: Request, _admin: AdminPrincipal, services: ServicesDep
+) -> RewrapStatus:
+    """Start re-encrypting every stored value (secrets' keys and pre-envelope values, module
+    data, share links, secret settings) under the newest data key, in the background: one
+    worker at a time across nodes, resumable after a crash. Answers the job (the running one
+    if there is one). Rotate first (`POST /sys/rotate`) to move to a new key (admin)."""
+    get_context(request).sensitive = True
+    return _rewrap_status(await rewrapper_of(services).start())
+
+
+@router.get("/sys/rewrap", response_model=RewrapStatus)
+async def rewrap_status(_reader: SystemReader, services: ServicesDep) -> RewrapStatus:
+    """The latest rewrap job: state, target data key, stage, values done of total."""
+    return _rewrap_status(await rewrapper_of(services).latest())

@@ -64,3 +64,14 @@ class RekeyStatus(BaseModel):
     complete: bool = False
     keys: list[str] | None = None
     keys_base64: list[str] | None = None
+
+
+class RewrapStatus(BaseModel):
+    id: str | None = None
+    state: str = Field(description="none, running or done.")
+    data_version: int | None = Field(None, description="The data key every value moves under.")
+    stage: str | None = None
+    done: int = 0
+    total: int = 0
+    started_at: str | None = None
+    finished_at: str | None = None
