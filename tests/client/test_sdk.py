@@ -180,6 +180,8 @@ def walk(admin: Client, user: Client, name: str, ca: str, url: str) -> None:
     with pytest.raises(BadRequest):
         admin.sys.rekey_update("00" * 33, "nonce")
     admin.sys.rekey_cancel()
+    assert admin.sys.rewrap().state in ("running", "done")
+    assert admin.sys.rewrap_status().data_version is not None
     modules_walk(admin, user, name)
     # logout, revoke
     assert user.revoke("srr_not-a-token")
@@ -263,6 +265,8 @@ async def awalk(admin: AsyncClient, user: AsyncClient, name: str, ca: str, url: 
     with pytest.raises(BadRequest):
         await admin.sys.rekey_update("00" * 33, "nonce")
     await admin.sys.rekey_cancel()
+    assert (await admin.sys.rewrap()).state in ("running", "done")
+    assert (await admin.sys.rewrap_status()).data_version is not None
     await amodules_walk(admin, user, name)
     assert await user.revoke("sra_not-a-token")
     assert await user.logout()

@@ -226,4 +226,3 @@ async def check_all(config: Config, target: int) -> None:
                 ciphertext, wrapped, binding(secret_id, version)
             )
             assert plain == f'"v{path.split("/")[1]}"'.encode()
-
