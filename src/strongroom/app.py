@@ -117,6 +117,7 @@ def api_routers() -> list[APIRouter]:
 def sweepers_for(services: Services) -> list[Sweeper]:
     from strongroom.secrets.service import sweep_expired_secrets
     from strongroom.shares.service import sweep_expired_shares
+    from strongroom.vault.wrapping import sweep_wrapped
 
     async def secrets_sweep(at: float) -> int:
         return await sweep_expired_secrets(services, at)
@@ -124,13 +125,16 @@ def sweepers_for(services: Services) -> list[Sweeper]:
     async def shares_sweep(at: float) -> int:
         return await sweep_expired_shares(services, at)
 
+    async def wrapped_sweep(at: float) -> int:
+        return await sweep_wrapped(services, at)
+
     async def rewrap_resume(at: float) -> int:
         from strongroom.seal.rewrap import rewrapper_of
 
         rewrapper_of(services).resume_soon()  # a job left by a crashed worker, once its lease ends
         return 0
 
-    return [services.store.sweep, secrets_sweep, shares_sweep, rewrap_resume]
+    return [services.store.sweep, secrets_sweep, shares_sweep, wrapped_sweep, rewrap_resume]
 
 
 def _document_form_bodies(app: FastAPI) -> None:
@@ -192,6 +196,9 @@ def create_app(config: Config, *, run_bootstrap: bool = True, fast_lane: bool = 
     from strongroom.ui.router import ui_router
 
     app.include_router(ui_router())
+    from strongroom.vault.http import vault_router
+
+    app.include_router(vault_router())
     from strongroom.audit.middleware import AuditMiddleware
     from strongroom.fastlane import FastLane
 

@@ -58,6 +58,15 @@ PUBLIC_PREFIXES = (
     "/api/v1/auth/github/",
     "/api/v1/openapi.json",
     "/api/v1/docs",
+    # The Vault-compatible API's unauthenticated paths (strongroom.vault).
+    "/v1/sys/health",
+    "/v1/sys/seal-status",
+    "/v1/sys/init",
+    "/v1/sys/leader",
+    "/v1/auth/userpass/login/",
+    "/v1/auth/approle/login",
+    "/v1/auth/github/login",
+    "/v1/sys/wrapping/",
 )
 
 

@@ -1,7 +1,7 @@
 """key custody: the seal's configuration (type, shares, threshold) and rewrap jobs
 
 Revision ID: 0016
-Revises: 0013
+Revises: 0017
 Create Date: 2026-12-03 14:50:00.000000
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0016"
-down_revision = "0013"
+down_revision = "0017"
 branch_labels = None
 depends_on = None
 
