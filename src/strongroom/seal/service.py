@@ -90,8 +90,9 @@ class SealKeeper:
     async def state(self) -> SealState:
         initialised = await self._barrier.refresh_initialised()
         stored = await self.config() if initialised else None
-        shares = stored.secret_shares if stored else (1 if self.seal.automatic else 0)
-        threshold = stored.secret_threshold if stored else (1 if self.seal.automatic else 0)
+        # A keyring from before seal_config existed: one key, as the former seal=manual.
+        shares = stored.secret_shares if stored else int(initialised)
+        threshold = stored.secret_threshold if stored else int(initialised)
         return SealState(
             seal_type=self.seal.type,
             initialised=initialised,
