@@ -84,6 +84,8 @@ async def test_counters_move_with_traffic_and_the_text_parses(sqlite_api: Api) -
         "strongroom_backend_latency_seconds",
         "strongroom_keyring_data_key_version",
         "strongroom_build_info",
+        "strongroom_rewrap_running",
+        "strongroom_rewrap_done",
     ):
         assert expected in names, expected
     assert value(after, "strongroom_sealed") == 0

@@ -112,6 +112,21 @@ BACKEND_LATENCY = Gauge(
     ["backend"],
     multiprocess_mode="mostrecent",
 )
+REWRAP_RUNNING = Gauge(
+    "strongroom_rewrap_running",
+    "1 while a rewrap job (POST /sys/rotate with rewrap) is running.",
+    multiprocess_mode="mostrecent",
+)
+REWRAP_DONE = Gauge(
+    "strongroom_rewrap_done",
+    "Blobs the latest rewrap job has re-encrypted under the newest data key.",
+    multiprocess_mode="mostrecent",
+)
+REWRAP_TOTAL = Gauge(
+    "strongroom_rewrap_total",
+    "Blobs the latest rewrap job has to re-encrypt.",
+    multiprocess_mode="mostrecent",
+)
 BUILD_INFO = Gauge(
     "strongroom_build_info",
     "Always 1; the labels say which strongroom and Python run.",

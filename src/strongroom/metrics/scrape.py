@@ -19,6 +19,9 @@ from strongroom.metrics.instruments import (
     BACKEND_LATENCY,
     BACKEND_UP,
     KEYRING_VERSION,
+    REWRAP_DONE,
+    REWRAP_RUNNING,
+    REWRAP_TOTAL,
     SEALED,
     SECRETS,
 )
@@ -45,6 +48,7 @@ async def update_gauges(services: Services) -> None:
     if database_up:
         try:
             await _count_secrets(services)
+            await _rewrap_progress(services)
         except (DatabaseUnavailable, SQLAlchemyError, OSError):
             BACKEND_UP.labels("database").set(0)
 
@@ -67,3 +71,12 @@ async def _count_secrets(services: Services) -> None:
     for state, count in counts.items():
         SECRETS.labels(state).set(count)
     services.extras[_COUNTED_AT] = time.monotonic()
+
+
+async def _rewrap_progress(services: Services) -> None:
+    from strongroom.seal.rewrap import rewrapper_of
+
+    job = await rewrapper_of(services).latest()
+    REWRAP_RUNNING.set(1 if job is not None and job.state == "running" else 0)
+    REWRAP_DONE.set(job.done if job is not None else 0)
+    REWRAP_TOTAL.set(job.total if job is not None else 0)
