@@ -23,7 +23,7 @@ def _worker(response: httpx.Response) -> str:
 
 
 def test_counters_add_up_over_every_worker(tmp_path: Path) -> None:
-    node = ServerProcess(tmp_path / "node", {}, tls=True, workers=2).start()
+    node = ServerProcess(tmp_path / "node", {}, tls=True, workers=2).start(timeout=120)
     try:
         login = httpx.post(
             f"{node.url}/api/v1/auth/token/create",

@@ -74,7 +74,9 @@ def test_a_node_survives_a_sentinel_failover(
 ) -> None:
     primary, replica, sentinel = sentinel_set
     url = f"redis+sentinel://127.0.0.1:{sentinel.port}/{SERVICE}/0"
-    node = ServerProcess(tmp_path / "node", {"STRONGROOM_REDIS_URL": url}, tls=True).start()
+    node = ServerProcess(tmp_path / "node", {"STRONGROOM_REDIS_URL": url}, tls=True).start(
+        timeout=120
+    )
     try:
         token = _login(node)
         headers = {"Authorization": f"Bearer {token}"}

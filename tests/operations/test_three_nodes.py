@@ -36,7 +36,7 @@ def nodes(tmp_path: Path, pg_url: str, redis_prefix: str) -> Iterator[list[Serve
     started: list[ServerProcess] = []
     try:
         for name in ("a", "b", "c"):  # a bootstraps the database; b and c join it
-            started.append(SharedCaNode(tmp_path / name, env, tls=True).start())
+            started.append(SharedCaNode(tmp_path / name, env, tls=True).start(timeout=120))
         yield started
     finally:
         for node in started:
