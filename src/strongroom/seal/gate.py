@@ -8,11 +8,16 @@ headers and request id) and outside everything that needs a key.
 
 from __future__ import annotations
 
+import logging
+
 import orjson
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from strongroom.barrier.service import NotInitialised, Sealed
+from strongroom.http.errors import DATABASE_UNAVAILABLE
 from strongroom.services import ServicesHolder
+
+log = logging.getLogger(__name__)
 
 OPEN_WHILE_SEALED = frozenset(
     f"{prefix}/sys/{name}"
@@ -40,7 +45,14 @@ class SealGate:
         if not barrier.sealed:
             await self.app(scope, receive, send)
             return
-        refusal = Sealed() if await barrier.refresh_initialised() else NotInitialised()
+        try:
+            initialised = await barrier.refresh_initialised()
+        except Exception:  # the database is down: it is an outage, not a 500
+            log.warning("seal gate: the database is unavailable", exc_info=True)
+            detail, code = DATABASE_UNAVAILABLE
+            await _refuse(send, detail, code)
+            return
+        refusal = Sealed() if initialised else NotInitialised()
         await _refuse(send, refusal.detail, refusal.code)
 
 
