@@ -41,6 +41,7 @@ from strongroom.secrets.schemas import SecretUpdate, created_out, read_body
 from strongroom.services import Services, ServicesHolder
 from strongroom.sessions.store import StoreUnavailable, pending_token
 from strongroom.vault import fastlane as vault_fastlane
+from strongroom.vault.http import VAULT_PREFIX, vault_asgi
 
 _SECRET = re.compile(
     r"/api/v1/secrets/([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})"
@@ -147,6 +148,17 @@ class FastLane:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         route = _route(scope) if scope["type"] == "http" else None
         services = self.holder.services
+        if (
+            route is None
+            and scope["type"] == "http"
+            and scope["path"].startswith(VAULT_PREFIX)
+            and services is not None
+            and SCOPE_KEY in scope
+        ):
+            # The Vault-compatible API has one dispatcher of its own: no need to walk
+            # FastAPI's routes to reach it (they list it last).
+            await vault_asgi(scope, receive, send)
+            return
         if route is None or services is None or SCOPE_KEY not in scope:
             await self.app(scope, receive, send)
             return

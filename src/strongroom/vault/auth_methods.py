@@ -320,17 +320,22 @@ async def approle_login(call: VaultCall) -> Reply:
         raise BadRequest("missing secret_id")
     stamp = now()
     mac = secret_hmac(services, secret)
-    async with services.db.begin() as conn:
-        role = await repo.role_by_role_id(conn, role_id)
-        row = await repo.secret_id(conn, mac, stamp)
-        usable = (
-            role is not None
-            and row is not None
-            and row.role_name == role.name
-            and _allowed_from(row.cidrs, ctx.client_ip)
-            and (row.uses_left is None or await repo.consume_use(conn, mac, stamp))
-        )
-        user = await users_repo.get_by_id(conn, role.user_id) if usable and role else None
+    # Reads only (no write transaction) unless the secret id has a number of uses to take.
+    reads = repo.hot_login(services.db)
+    role = await reads.role(role_id)
+    row = await reads.secret_id(mac, stamp)
+    usable = (
+        role is not None
+        and row is not None
+        and row.role_name == role.name
+        and _allowed_from(row.cidrs, ctx.client_ip)
+    )
+    user = None
+    if usable and role is not None:
+        user = await users_repo.hot_users(services.db).by_id(role.user_id)
+    if usable and row is not None and row.uses_left is not None:
+        async with services.db.begin() as conn:
+            usable = await repo.consume_use(conn, mac, stamp)
     if not usable or role is None or user is None or user.disabled:
         ctx.auth_failed = True
         if role is not None:
