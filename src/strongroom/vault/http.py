@@ -44,6 +44,9 @@ log = logging.getLogger(__name__)
 VAULT_PREFIX = "/v1/"
 METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "LIST", "HEAD"]
 PERMISSION_DENIED = "permission denied"
+# What a sealed server still answers (as Vault does); everything else is 503.
+ANSWER_SEALED = frozenset({"sys/health", "sys/seal-status", "sys/leader", "sys/init"})
+CATCH_ALL = "/v1/{mount}"  # the KV mounts' routes, tried last
 
 
 @dataclass(frozen=True, slots=True)
@@ -195,6 +198,8 @@ def _find(method: str, path: str) -> tuple[Route, dict[str, str]] | None:
         if match is None:
             continue
         if method in candidate.methods:
+            if allowed and candidate.template.startswith(CATCH_ALL):
+                break  # a known path, not for this method: not a KV path either
             return candidate, match.groupdict()
         allowed = True
     if allowed:
@@ -238,6 +243,8 @@ async def dispatch(request: Request) -> Response:
         if found is None:
             return vault_error(404, [])
         chosen, params = found
+        if services.barrier.sealed and path not in ANSWER_SEALED:
+            raise Sealed()
         request.scope["route"] = RouteTemplate(chosen.template)
         query = {k: v for k, v in request.query_params.items()}
         body = await _body(request) if method in ("POST", "PATCH", "DELETE") else {}
