@@ -142,3 +142,57 @@ async def test_wrapping_token_and_renewal_are_not_stored_in_clear(sqlite_api: Ap
     assert first.status_code == 200 and first.json()["data"]["data"] == {"k": "wrapped-value-42"}
     second = await client.post("/v1/sys/wrapping/unwrap", headers=_vault(info["token"]))
     assert second.status_code == 400
+
+
+POLICY = """
+# a team's read-only access, as Vault writes it
+path "secret/data/team-a/*" {
+  capabilities = ["read", "list"]
+}
+path "secret/metadata/team-a/*" {
+  capabilities = ["list"]
+}
+path "auth/token/lookup-self" {
+  capabilities = ["read"]
+}
+"""
+
+
+async def test_vault_policies_map_onto_roles(sqlite_api: Api) -> None:
+    client = sqlite_api.client
+    admin_token = await _admin_token(sqlite_api)
+    admin = _vault(admin_token)
+    written = await client.put(
+        "/v1/sys/policies/acl/team-a-read", json={"policy": POLICY}, headers=admin
+    )
+    assert written.status_code == 204, written.text
+    role = await client.get("/api/v1/roles/team-a-read", headers=sqlite_api.auth(admin_token))
+    assert role.json()["rules"] == [{"path": "team-a/*", "capabilities": ["list", "read"]}]
+    read_back = await client.get("/v1/sys/policies/acl/team-a-read", headers=admin)
+    assert 'path "secret/data/team-a/*"' in read_back.json()["data"]["policy"]
+    await client.post("/v1/secret/data/team-a/db", json={"data": {"p": "1"}}, headers=admin)
+    await sqlite_api.create_user(admin_token, "teamreader", role="team-a-read")
+    login = await client.post(
+        "/v1/auth/userpass/login/teamreader", json={"password": "correct horse battery staple"}
+    )
+    reader = _vault(login.json()["auth"]["client_token"])
+    assert (await client.get("/v1/secret/data/team-a/db", headers=reader)).status_code == 200
+    refused = await client.post(
+        "/v1/secret/data/team-a/db", json={"data": {"p": "2"}}, headers=reader
+    )
+    assert refused.status_code == 403
+    assert (await client.get("/v1/secret/data/team-b/db", headers=reader)).status_code == 403
+    # What does not map is refused, and nothing is changed.
+    for policy in (
+        'path "sys/mounts/*" { capabilities = ["create"] }',
+        'path "secret/data/x/*" { capabilities = ["sudo"] }',
+        'path "secret/data/x/*" { capabilities = ["read"]\n allowed_parameters = {} }',
+    ):
+        bad = await client.put(
+            "/v1/sys/policies/acl/team-a-read", json={"policy": policy}, headers=admin
+        )
+        assert bad.status_code == 400 and bad.json()["errors"], policy
+    role = await client.get("/api/v1/roles/team-a-read", headers=sqlite_api.auth(admin_token))
+    assert role.json()["rules"] == [{"path": "team-a/*", "capabilities": ["list", "read"]}]
+    keys = (await client.request("LIST", "/v1/sys/policies/acl", headers=admin)).json()
+    assert "team-a-read" in keys["data"]["keys"]
