@@ -37,6 +37,7 @@ from strongroom.errors import (
 )
 from strongroom.http.context import RequestContext, get_context
 from strongroom.http.errors import broken_connection, outage_error
+from strongroom.http.strict_json import StrictJsonError, strict_loads
 from strongroom.services import Services, get_services
 from strongroom.sessions.store import StoreUnavailable
 
@@ -182,9 +183,11 @@ async def _body(request: Request) -> dict[str, Any]:
     if not raw.strip():
         return {}
     try:
-        parsed = orjson.loads(raw)
-    except orjson.JSONDecodeError:
-        raise BadRequest("failed to parse JSON input: the body is not valid JSON") from None
+        # The one JSON reader of every body: NaN/Infinity and integers past 64 bits refused.
+        parsed = strict_loads(raw)
+    except ValueError as exc:  # json.JSONDecodeError, StrictJsonError
+        reason = exc.msg if isinstance(exc, StrictJsonError) else "the body is not valid JSON"
+        raise BadRequest(f"failed to parse JSON input: {reason}") from None
     if not isinstance(parsed, dict):
         raise BadRequest("failed to parse JSON input: the body must be a JSON object")
     return parsed
