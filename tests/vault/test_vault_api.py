@@ -196,3 +196,25 @@ async def test_vault_policies_map_onto_roles(sqlite_api: Api) -> None:
     assert role.json()["rules"] == [{"path": "team-a/*", "capabilities": ["list", "read"]}]
     keys = (await client.request("LIST", "/v1/sys/policies/acl", headers=admin)).json()
     assert "team-a-read" in keys["data"]["keys"]
+
+
+async def test_renew_self_keeps_the_token_and_native_tokens_are_not_renewed_here(
+    sqlite_api: Api,
+) -> None:
+    client = sqlite_api.client
+    token = await _admin_token(sqlite_api)
+    for _ in range(3):
+        renewed = await client.post("/v1/auth/token/renew-self", headers=_vault(token))
+        assert renewed.status_code == 200, renewed.text
+        assert renewed.json()["auth"]["client_token"] == token
+    assert (
+        await client.get("/v1/auth/token/lookup-self", headers=_vault(token))
+    ).status_code == 200
+    native = await sqlite_api.login("admin", admin_password(sqlite_api.services.config.data_dir))
+    refused = await client.post("/v1/auth/token/renew-self", headers=_vault(native["access_token"]))
+    assert refused.status_code == 400 and "/api/v1/auth/token/renew" in refused.json()["errors"][0]
+    # The native token and its refresh token still work.
+    renewed_natively = await client.post(
+        "/api/v1/auth/token/renew", json={"refresh_token": native["refresh_token"]}
+    )
+    assert renewed_natively.status_code == 200

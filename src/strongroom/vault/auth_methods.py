@@ -36,6 +36,7 @@ from strongroom.users.repository import UserRow
 from strongroom.vault import approle_repository as repo
 from strongroom.vault.http import NO_CONTENT, Reply, VaultCall, route
 from strongroom.vault.tokens import (
+    VAULT_CLIENT_ID,
     adopt_session,
     auth_block,
     duration,
@@ -50,7 +51,7 @@ SECRET_ID_BYTES = 32
 
 async def _session_reply(call: VaultCall, access: str, refresh: str | None) -> Reply:
     services = call.services
-    await adopt_session(services, access, refresh)
+    await adopt_session(services, access, refresh, call.ctx.client_ip)
     info = await services.store.lookup(token_hash(access), now())
     if info is None:
         raise Forbidden("permission denied")
@@ -64,7 +65,12 @@ async def userpass_login(call: VaultCall) -> Reply:
         raise BadRequest("missing password")
     try:
         form = TokenRequest.model_validate(
-            {"grant_type": "password", "username": call.params["username"], "password": password}
+            {
+                "grant_type": "password",
+                "username": call.params["username"],
+                "password": password,
+                "client_id": VAULT_CLIENT_ID,
+            }
         )
     except ValidationError:
         raise BadRequest(login.BAD_CREDENTIALS) from None
@@ -83,7 +89,7 @@ async def github_login(call: VaultCall) -> Reply:
         raise BadRequest("missing token")
     user_agent = call.request.headers.get("user-agent")
     response = await github_token_login(
-        call.services, token, SessionOptions(), call.ctx, user_agent
+        call.services, token, SessionOptions(client_id=VAULT_CLIENT_ID), call.ctx, user_agent
     )
     return await _session_reply(call, response.access_token, response.refresh_token)
 
