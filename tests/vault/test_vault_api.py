@@ -218,3 +218,36 @@ async def test_renew_self_keeps_the_token_and_native_tokens_are_not_renewed_here
         "/api/v1/auth/token/renew", json={"refresh_token": native["refresh_token"]}
     )
     assert renewed_natively.status_code == 200
+
+
+async def test_the_fast_read_answers_like_the_dispatcher(make_config: Any, open_api: Any) -> None:
+    """The fast lane's KV v2 read (vault/fastlane.py) and the dispatcher's give the same
+    answers: a value, a missing path, a bad token, a path the role does not grant."""
+    config = make_config("sqlite")
+    answers = []
+    for fast_lane in (True, False):
+        async with open_api(config, fast_lane=fast_lane) as api:
+            token = await _admin_token(api)
+            same = f"same-{fast_lane}"  # both apps share the data directory
+            await api.client.post(
+                f"/v1/secret/data/{same}", json={"data": {"k": "v"}}, headers=_vault(token)
+            )
+            user = await _child(api, token, policies=["user"])
+            seen = []
+            for path, presented in (
+                (same, token),
+                ("missing/one", token),
+                (same, "sra_" + "B" * 43),
+                (same, user["client_token"]),
+            ):
+                response = await api.client.get(
+                    f"/v1/secret/data/{path}", headers=_vault(presented)
+                )
+                body = response.json()
+                body.pop("request_id", None)
+                if "data" in body:
+                    body["data"]["metadata"].pop("created_time")
+                seen.append((response.status_code, body))
+            answers.append(seen)
+    assert answers[0] == answers[1]
+    assert [status for status, _ in answers[0]] == [200, 404, 403, 403]
