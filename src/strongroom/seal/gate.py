@@ -50,14 +50,22 @@ class SealGate:
         except Exception:  # the database is down: it is an outage, not a 500
             log.warning("seal gate: the database is unavailable", exc_info=True)
             detail, code = DATABASE_UNAVAILABLE
-            await _refuse(send, detail, code)
+            if scope["path"].startswith("/v1/"):
+                await _refuse(send, orjson.dumps({"errors": [detail]}))
+            else:
+                await _refuse(send, orjson.dumps({"detail": detail, "code": code}))
             return
         refusal = Sealed() if initialised else NotInitialised()
-        await _refuse(send, refusal.detail, refusal.code)
+        if scope["path"].startswith("/v1/"):
+            # The Vault-compatible API answers in Vault's words and shape, so that its clients
+            # recognise the state (`bao` prints "Vault is sealed").
+            vault = "Vault is sealed" if isinstance(refusal, Sealed) else "Vault is not initialized"
+            await _refuse(send, orjson.dumps({"errors": [vault]}))
+            return
+        await _refuse(send, orjson.dumps({"detail": refusal.detail, "code": refusal.code}))
 
 
-async def _refuse(send: Send, detail: str, code: str) -> None:
-    body = orjson.dumps({"detail": detail, "code": code})
+async def _refuse(send: Send, body: bytes) -> None:
     headers = [
         (b"content-type", b"application/json"),
         (b"content-length", str(len(body)).encode()),
