@@ -58,6 +58,11 @@ class NotFound(StrongroomError):
     code = "not_found"
 
 
+class HiddenNotFound(NotFound):
+    """The unknown id's 404, answered for a secret the caller's role may not see at all: the
+    caller learns nothing, while the audit log records the attempt as denied."""
+
+
 class Conflict(StrongroomError):
     status = 409
     code = "conflict"

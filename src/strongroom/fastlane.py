@@ -28,7 +28,7 @@ from strongroom.barrier.service import Sealed
 from strongroom.db.engine import DatabaseUnavailable
 from strongroom.errors import StrongroomError
 from strongroom.http.context import SCOPE_KEY, RequestContext
-from strongroom.http.errors import broken_connection, outage_error, render_error
+from strongroom.http.errors import broken_connection, note_error, outage_error, render_error
 from strongroom.http.middleware import replay_body
 from strongroom.http.responses import JsonResponse
 from strongroom.modules.transit import operations as transit
@@ -186,7 +186,7 @@ class FastLane:
             await self.app(scope, replay_body(body, receive), send)
             return
         except StrongroomError as exc:
-            ctx.error_code = exc.code
+            note_error(ctx, exc)
             response = render_error(exc)
         except (StoreUnavailable, DatabaseUnavailable, DBAPIError) as exc:
             # The app's handlers are further in: answer as they would.

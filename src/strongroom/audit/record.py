@@ -139,7 +139,7 @@ def outcome_of(ctx: RequestContext, status: int | None) -> str:
         return "error"
     if status < 400:
         return "success"
-    return "denied" if status in _DENIED else "error"
+    return "denied" if status in _DENIED or ctx.denied else "error"
 
 
 def _text(value: str | None, limit: int = MAX_TEXT) -> str | None:

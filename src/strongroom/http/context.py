@@ -31,6 +31,8 @@ class RequestContext:
     # Filled in along the way for the audit record.
     error_code: str | None = None
     auth_failed: bool = False
+    # Refused as the unknown id's 404 for a secret the caller may not see: audited as denied.
+    denied: bool = False
     token_hmac: str | None = None
     attempted_username: str | None = None
     secret_id: str | None = None

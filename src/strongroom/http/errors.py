@@ -14,7 +14,13 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from strongroom.db.engine import DatabaseUnavailable
-from strongroom.errors import InvalidInput, OAuthError, ServiceUnavailable, StrongroomError
+from strongroom.errors import (
+    HiddenNotFound,
+    InvalidInput,
+    OAuthError,
+    ServiceUnavailable,
+    StrongroomError,
+)
 from strongroom.http.context import SCOPE_KEY, RequestContext
 from strongroom.http.responses import JsonResponse, error_body
 from strongroom.metrics.instruments import BACKEND_ERRORS
@@ -41,6 +47,13 @@ def _note(request: Request, code: str) -> None:
     ctx: RequestContext | None = request.scope.get(SCOPE_KEY)
     if ctx is not None:
         ctx.error_code = code
+
+
+def note_error(ctx: RequestContext, exc: StrongroomError) -> None:
+    """What the audit record says of a refused request: its code, and whether the refusal was
+    the unknown id's 404 for a secret the caller may not see (recorded as denied)."""
+    ctx.error_code = exc.code
+    ctx.denied = isinstance(exc, HiddenNotFound)
 
 
 def _clean_validation_errors(errors: Any) -> list[dict[str, Any]]:
@@ -76,7 +89,9 @@ def render_error(exc: StrongroomError) -> JsonResponse:
 
 async def _strongroom_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StrongroomError)
-    _note(request, exc.code)
+    ctx: RequestContext | None = request.scope.get(SCOPE_KEY)
+    if ctx is not None:
+        note_error(ctx, exc)
     return render_error(exc)
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from strongroom.auth.principal import Principal
-from strongroom.errors import Forbidden, NotFound
+from strongroom.errors import Forbidden, HiddenNotFound
 from strongroom.policy.rules import Capability, Role
 from strongroom.services import Services
 
@@ -30,5 +30,5 @@ def require_on_secret(
     tells nobody that a secret they may not see exists. A caller who may see it but lacks
     `capability` gets the 403."""
     if not role_of(services, principal).capabilities(path, principal.username):
-        raise NotFound(not_found)
+        raise HiddenNotFound(not_found)
     require(services, principal, capability, path)

@@ -36,7 +36,7 @@ from strongroom.errors import (
     Unauthorized,
 )
 from strongroom.http.context import RequestContext, get_context
-from strongroom.http.errors import broken_connection, outage_error
+from strongroom.http.errors import broken_connection, note_error, outage_error
 from strongroom.http.strict_json import StrictJsonError, strict_loads
 from strongroom.services import Services, get_services
 from strongroom.sessions.store import StoreUnavailable
@@ -216,7 +216,7 @@ class _MethodNotAllowed(Exception):
 
 def error_response(exc: StrongroomError, ctx: RequestContext) -> Response:
     """A StrongroomError in Vault's shape and status codes."""
-    ctx.error_code = exc.code
+    note_error(ctx, exc)
     headers = exc.headers()
     headers.pop("WWW-Authenticate", None)
     if isinstance(exc, Unauthorized | Forbidden):
