@@ -103,6 +103,13 @@ def serve(config: Config) -> int:
         _check_port(config.host, config.port)
     tls = tls_files(config)
     report = asyncio.run(bootstrap(config))
+    if tls is None and report.require_https:
+        log.warning(
+            "TLS is disabled (--tls-disable) and security.require_https is on: every request "
+            "not marked https by a trusted proxy (security.trusted_proxies, X-Forwarded-Proto) "
+            "is refused with 403 https_required, except GET /api/v1/sys/health. Put a "
+            "TLS-terminating proxy in front and trust it, or turn security.require_https off."
+        )
     _announce(config, report.admin_password, tls)
     write_address_file(config, tls is not None)
     os.environ[RESOLVED_CONFIG_ENV] = _resolved(config)

@@ -1,4 +1,5 @@
-"""System endpoints: runtime settings (admins write, auditors read), key rotation, seal."""
+"""System endpoints: runtime settings (admins write, auditors read), key rotation.
+The seal's own routes (init, unseal, seal, rekey) are in strongroom.seal.endpoints."""
 
 from __future__ import annotations
 
@@ -8,26 +9,26 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 
 from strongroom.auth.dependencies import AdminPrincipal, ServicesDep, SystemReader
-from strongroom.barrier.service import WrongRootKey
-from strongroom.crypto import RootKey
-from strongroom.errors import BadRequest, Conflict, Forbidden, InvalidInput
+from strongroom.errors import InvalidInput
 from strongroom.http.context import get_context
+from strongroom.http.strict_json import StrictJsonRoute
 from strongroom.system.schemas import (
     AuthUpdate,
     HistoryItem,
     HistoryPage,
     Rotated,
-    SealStatus,
     SecurityUpdate,
     SettingOut,
     SettingSet,
     SettingsOut,
-    UnsealRequest,
 )
 from strongroom.system.service import SettingsService
 from strongroom.timefmt import rfc3339
 
-router = APIRouter(tags=["system"])
+# History ids are an INTEGER column (32 bits on PostgreSQL).
+HISTORY_ID_MAX = 2**31 - 1
+
+router = APIRouter(route_class=StrictJsonRoute, tags=["system"])
 
 
 def _sensitive(request: Request) -> str:
@@ -53,10 +54,12 @@ async def settings_history(
     services: ServicesDep,
     key: Annotated[str | None, Query(max_length=200)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    cursor: Annotated[str | None, Query(max_length=20, pattern=r"^[0-9]+$")] = None,
+    cursor: Annotated[str | None, Query(max_length=10, pattern=r"^[0-9]+$")] = None,
 ) -> HistoryPage:
     """Who changed which setting when, newest first; secret values masked."""
     _sensitive(request)
+    if cursor is not None and int(cursor) > HISTORY_ID_MAX:
+        raise InvalidInput("invalid cursor: pass a next_cursor unchanged", loc=("query", "cursor"))
     entries = await SettingsService(services).history(
         key, int(cursor) if cursor else None, limit + 1
     )
@@ -147,34 +150,3 @@ async def rotate_key(request: Request, _admin: AdminPrincipal, services: Service
     version = await services.barrier.rotate()
     await services.runtime.changed()
     return Rotated(data_key_version=version)
-
-
-@router.post("/sys/seal", response_model=SealStatus)
-async def seal(request: Request, _admin: AdminPrincipal, services: ServicesDep) -> SealStatus:
-    """Seal this node (only with seal=manual): it forgets the root key and answers 503 to
-    everything that needs a secret until it is unsealed again."""
-    _sensitive(request)
-    if services.config.seal.value != "manual":
-        raise Conflict("only a node started with seal=manual can be sealed over the API")
-    services.barrier.seal()
-    return SealStatus(sealed=True)
-
-
-@router.post("/sys/unseal", response_model=SealStatus)
-async def unseal(body: UnsealRequest, request: Request, services: ServicesDep) -> SealStatus:
-    """Give a sealed node (seal=manual) its root key. The key is the credential: no token."""
-    get_context(request).sensitive = True
-    if not services.barrier.sealed:
-        return SealStatus(sealed=False)
-    if services.config.seal.value != "manual":
-        raise Forbidden("this node takes its root key from its configuration")
-    try:
-        root = RootKey.decode(body.key)
-    except ValueError as exc:
-        raise BadRequest(str(exc), code="invalid_key") from None
-    try:
-        await services.barrier.unseal(root)
-    except WrongRootKey:
-        raise BadRequest("that is not this cluster's root key", code="invalid_key") from None
-    await services.runtime.reload(await services.store.get_epoch())
-    return SealStatus(sealed=False)
