@@ -82,8 +82,9 @@ _CREDENTIAL_HEADERS = frozenset({b"authorization", b"x-vault-token"})
 
 def presents_credentials(scope: Scope) -> bool:
     """Whether a request carries credentials: an Authorization or X-Vault-Token header, or the
-    web UI's session cookie. With no audit sink able to write, every such request is refused (issue 17,
-    finding 4), except token revocation (it only takes access away) and the health check."""
+    web UI's session cookie. With no audit sink able to write, every such request is refused
+    (issue 17, finding 4), except token revocation (it only takes access away) and the health
+    check."""
     if scope["path"] in _NEVER_REFUSED:
         return False
     for name, value in scope["headers"]:
