@@ -256,6 +256,10 @@ class FileSink:
         """Nothing is kept open between records."""
 
     async def flush(self) -> None:
+        """At shutdown: records held while sealed (if the key is here now), the checkpoint."""
+        if self._pending:
+            with contextlib.suppress(OSError):
+                self.append_many([])
         if self._checkpoint is not None:
             await self._checkpoint.flush()
 
