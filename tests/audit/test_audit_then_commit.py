@@ -110,18 +110,21 @@ async def test_finding_17_4_the_intent_record_is_written_before_the_commit(
     assert intent["status"] is None
 
 
-def _create_forever(url: str, verify: object, token: str, prefix: str) -> asyncio.Task[None]:
+def _create_forever(
+    url: str, verify: object, token: str, prefix: str, done: list[str]
+) -> asyncio.Task[None]:
     async def run() -> None:
         async with httpx.AsyncClient(base_url=url, verify=verify, timeout=30) as client:  # type: ignore[arg-type]
             for n in range(100_000):
                 try:
-                    await client.post(
+                    response = await client.post(
                         "/api/v1/secrets/create",
                         json={"path": f"kill/{prefix}-{n}", "value": "v"},
                         headers={"Authorization": f"Bearer {token}"},
                     )
                 except httpx.HTTPError:
                     return
+                done.append(response.headers.get("x-request-id", ""))
 
     return asyncio.ensure_future(run())
 
@@ -147,10 +150,17 @@ def test_finding_17_4_kill_9_loop_every_committed_change_has_its_record(tmp_path
                 )
                 assert login.status_code == 200, login.text
             token = login.json()["access_token"]
+            done: list[str] = []
             tasks = [
-                _create_forever(server.url, server.verify, token, f"{cycle}-{k}") for k in range(12)
+                _create_forever(server.url, server.verify, token, f"{cycle}-{k}", done)
+                for k in range(12)
             ]
-            await asyncio.sleep(rng.uniform(0.3, 1.2))
+            # Kill mid-load: once writes are flowing (however slow the machine), at a random
+            # moment after.
+            deadline = asyncio.get_running_loop().time() + 60
+            while len(done) < 12 and asyncio.get_running_loop().time() < deadline:
+                await asyncio.sleep(0.02)
+            await asyncio.sleep(rng.uniform(0.0, 0.5))
             server.stop(kill=True)  # kill -9 the whole node, mid-requests
             await asyncio.gather(*tasks, return_exceptions=True)
 

@@ -32,7 +32,7 @@ def node_key(make_config: Callable[..., Config], monkeypatch: pytest.MonkeyPatch
         try:
             await db.migrate()
             assert config.root_key is not None
-            await Barrier(db).unseal(RootKey.decode(config.root_key.get_secret_value()))
+            await Barrier(db).initialise(RootKey.decode(config.root_key.get_secret_value()))
         finally:
             await db.dispose()
 

@@ -94,7 +94,9 @@ async def test_bad_github_token_is_audited_by_hmac_only(gh: Api, world: World) -
     audit_file = gh.services.config.resolved_audit_file
     assert audit_file is not None
     lines = [json.loads(line) for line in audit_file.read_text().splitlines()]
-    [record] = [r for r in lines if r.get("path") == "/api/v1/auth/github/login"]
+    [record] = [
+        r for r in lines if r.get("path") == "/api/v1/auth/github/login" and r["type"] == "request"
+    ]
     assert record["outcome"] == "auth_failed"
     assert record["token_hmac"] == gh.services.barrier.keyring.mac(KeyPurpose.audit, token.encode())
 
@@ -105,7 +107,11 @@ async def test_failed_member_login_records_the_attempted_username(gh: Api, world
     audit_file = gh.services.config.resolved_audit_file
     assert audit_file is not None
     records = [json.loads(line) for line in audit_file.read_text().splitlines()]
-    [record] = [r for r in records if r.get("path") == "/api/v1/auth/github/login"]
+    [record] = [
+        r
+        for r in records
+        if r.get("path") == "/api/v1/auth/github/login" and r["type"] == "request"
+    ]
     assert (record["outcome"], record["attempted_user"]) == ("auth_failed", "mallory")
 
 

@@ -167,7 +167,11 @@ async def test_policies_are_audited_in_the_settings_history_and_listed(
         json.loads(line)
         for line in (api.services.config.data_dir / "audit.log").read_text().splitlines()
     ]
-    changes = [r for r in records if r.get("route") == "/api/v1/sys/modules/{module_id}"]
+    changes = [
+        r
+        for r in records
+        if r.get("route") == "/api/v1/sys/modules/{module_id}" and r["type"] == "request"
+    ]
     assert changes[0]["principal"]["user"] == "root" and changes[0]["status"] == 200
     assert changes[0]["details"]["settings"] == [
         {

@@ -73,16 +73,19 @@ def touches_authentication(scope: Scope) -> bool:
 
 
 _UI_SESSION_COOKIE = b"__Host-strongroom-session="
+# A bearer token, or the Vault-compatible API's token header (/v1/...).
+_CREDENTIAL_HEADERS = frozenset({b"authorization", b"x-vault-token"})
 
 
 def presents_credentials(scope: Scope) -> bool:
-    """Whether a request carries credentials: an Authorization header or the web UI's session
-    cookie. With no audit sink able to write, every such request is refused (issue 17,
-    finding 4), except token revocation (it only takes access away) and the health check."""
+    """Whether a request carries credentials: an Authorization or X-Vault-Token header, or the
+    web UI's session cookie. With no audit sink able to write, every such request is refused
+    (issue 17, finding 4), except token revocation (it only takes access away) and the health
+    check."""
     if scope["path"] in _NEVER_REFUSED:
         return False
     for name, value in scope["headers"]:
-        if name == b"authorization" or (name == b"cookie" and _UI_SESSION_COOKIE in value):
+        if name in _CREDENTIAL_HEADERS or (name == b"cookie" and _UI_SESSION_COOKIE in value):
             return True
     return False
 

@@ -192,6 +192,7 @@ class FileSink:
             regular = stat.S_ISREG(info.st_mode)
             start, lead = self._head(fd, info, regular)
             data, head = _chained(records, start, mac, lead)
+            rotated = False
             if (
                 regular
                 and self.max_bytes
@@ -199,14 +200,22 @@ class FileSink:
                 and info.st_size + len(data) > self.max_bytes
             ):
                 fd, info = self._rotate(fd)
-                # The new file opens with a rotation record: the chain goes on in it, and a
-                # set of files may start with one (older files deleted), never elsewhere.
+                # Another writer may have opened the new path (and written) between the rename
+                # and our lock on it: its head is the one to follow.
+                start, lead = self._head(fd, info, True)
+                rotated = True
+            if regular and info.st_size == 0 and os.path.exists(f"{self.path}.1"):
+                # A new file after a rotation opens with a rotation record: the chain goes on
+                # in it, and a set of files may start with one (older files deleted), never
+                # elsewhere.
                 rotation = {
                     "time": rfc3339(now()),
                     "type": "rotation",
                     "previous_file": f"{self.path.name}.1",
                 }
                 data, head = _chained([rotation, *records], start, mac, False)
+            elif rotated:
+                data, head = _chained(records, start, mac, lead)
             _write_whole(fd, data, info.st_size if regular else None)
             size = info.st_size + len(data) if regular else -1
             self._last = _Position(info.st_dev, info.st_ino, size, head)
@@ -224,7 +233,9 @@ class FileSink:
             with contextlib.suppress(FileNotFoundError):
                 os.rename(f"{base}.{number}", f"{base}.{number + 1}")
         os.rename(base, f"{base}.1")
-        new = os.open(self.path, _OPEN_FLAGS | os.O_EXCL, 0o600)
+        # Not O_EXCL: another writer may create the new file first (opening the path while
+        # it waits for the old file's lock); whoever locks it first writes its first record.
+        new = os.open(self.path, _OPEN_FLAGS, 0o600)
         try:
             fcntl.flock(new, fcntl.LOCK_EX)
             info = os.fstat(new)
@@ -256,6 +267,10 @@ class FileSink:
         """Nothing is kept open between records."""
 
     async def flush(self) -> None:
+        """At shutdown: records held while sealed (if the key is here now), the checkpoint."""
+        if self._pending:
+            with contextlib.suppress(OSError):
+                self.append_many([])
         if self._checkpoint is not None:
             await self._checkpoint.flush()
 
