@@ -75,6 +75,29 @@ def touches_authentication(scope: Scope) -> bool:
     return any(name in (b"authorization", b"x-vault-token") for name, _ in scope["headers"])
 
 
+_UI_SESSION_COOKIE = b"__Host-strongroom-session="
+
+
+def presents_credentials(scope: Scope) -> bool:
+    """Whether a request carries credentials: an Authorization header or the web UI's session
+    cookie. With no audit sink able to write, every such request is refused (issue 17,
+    finding 4), except token revocation (it only takes access away) and the health check."""
+    if scope["path"] in _NEVER_REFUSED:
+        return False
+    for name, value in scope["headers"]:
+        if name == b"authorization" or (name == b"cookie" and _UI_SESSION_COOKIE in value):
+            return True
+    return False
+
+
+def intent_record(scope: Scope, ctx: RequestContext, at: float) -> dict[str, Any]:
+    """The record a request writes before its first database transaction (db/intent.py):
+    what it is about to do, by whom; its `request` record follows with the outcome."""
+    record = request_record(scope, ctx, None, at)
+    record.update(type="intent", outcome=None)
+    return record
+
+
 def is_sensitive_path(path: str) -> bool:
     """Whether a request to `path` must be refused (503) when no audit sink can write.
 

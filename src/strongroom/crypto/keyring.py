@@ -1,9 +1,9 @@
 """The keyring: versioned data keys, stored wrapped (AES-256-GCM) under the root key.
 
 `data` keys encrypt secret values and secret-typed settings; rotation adds a version and
-new writes use it while every older version stays readable. `audit` and `signing` keys are
-HMAC keys (audit correlation, OAuth state); they are created once and not rotated, so that
-HMACs stay comparable over the life of the log.
+new writes use it while every older version stays readable. `audit`, `audit_chain` and
+`signing` keys are HMAC keys (audit correlation, the audit log's hash chain, OAuth state);
+they are created once and not rotated, so that HMACs stay comparable over the life of the log.
 """
 
 from __future__ import annotations
@@ -22,6 +22,9 @@ class KeyPurpose(StrEnum):
     data = "data"
     audit = "audit"
     signing = "signing"
+    # The key of the audit log's hash chain (HMAC-SHA256 links): without it nobody can
+    # recompute the chain after dropping or editing records (issue 16, finding 10).
+    audit_chain = "audit_chain"
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +80,22 @@ class Keyring:
         if not ciphers:
             raise DecryptionError()
         return cls(ciphers, {purpose: key for purpose, (_, key) in macs.items()})
+
+    @staticmethod
+    def rewrap(old: RootKey, new: RootKey, entries: Iterable[WrappedKey]) -> list[WrappedKey]:
+        """Every stored entry wrapped anew under `new` (root key rotation, rekey); the keys
+        themselves do not change, so no value needs re-encrypting. `DecryptionError` if `old`
+        did not wrap them."""
+        unwrapper = Cipher(old.reveal(), 0)
+        wrapper = Cipher(new.reveal(), 0)
+        rewrapped = []
+        for entry in entries:
+            binding = _wrap_binding(entry.purpose, entry.version)
+            key = unwrapper.decrypt(entry.wrapped, binding)
+            rewrapped.append(
+                WrappedKey(entry.purpose, entry.version, wrapper.encrypt(key, binding))
+            )
+        return rewrapped
 
     # Using ------------------------------------------------------------------------------------
 

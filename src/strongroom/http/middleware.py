@@ -48,6 +48,8 @@ HTTP2_DISCARD_LIMIT = 64 * 1024 * 1024
 PUBLIC_PREFIXES = (
     "/api/v1/sys/health",
     "/api/v1/sys/unseal",
+    "/api/v1/sys/init",
+    "/api/v1/sys/seal-status",
     "/api/v1/auth/token/create",
     "/api/v1/auth/token/renew",
     "/api/v1/auth/token/revoke",
