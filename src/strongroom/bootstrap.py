@@ -98,7 +98,7 @@ def tls_files(config: Config) -> tuple[Path, Path] | None:
             if not os.access(path, os.R_OK):
                 raise ConfigError(f"cannot read TLS file {path}")
         return config.tls_cert_file, config.tls_key_file
-    files, _ = ensure_local_tls(config.data_dir, [config.host])
+    files, _ = ensure_local_tls(config.data_dir, [config.host], config.tls_ca_dir)
     return files.server_cert, files.server_key
 
 

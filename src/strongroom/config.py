@@ -9,6 +9,7 @@ through `/api/v1/sys/*` (see `strongroom.system.registry`).
 from __future__ import annotations
 
 import os
+import ssl
 import tomllib
 from enum import StrEnum
 from pathlib import Path
@@ -67,7 +68,9 @@ class Config(BaseSettings):
     )
     redis_url: SecretStr | None = Field(
         None,
-        description="Redis URL for the shared session store; unset = sessions in the database.",
+        description="Redis URL for the shared session store (redis://, rediss:// with ssl_* "
+        "options, unix://, redis+sentinel://host:port,.../service/db); unset = sessions in the "
+        "database.",
     )
     redis_prefix: str = Field("strongroom:", description="Prefix of every Redis key.")
     seal: SealMode = Field(
@@ -102,6 +105,12 @@ class Config(BaseSettings):
         None, description="Server certificate (PEM); default: generated in the data directory."
     )
     tls_key_file: Path | None = Field(None, description="Server private key (PEM).")
+    tls_ca_dir: Path | None = Field(
+        None,
+        description="Directory of the CA (ca.pem, ca-key.pem) that issues this node's "
+        "certificate, shared by several nodes (made there by the first one); default: the "
+        "data directory.",
+    )
     max_request_bytes: int = Field(
         1024 * 1024, ge=1024, description="Largest request body accepted; larger gets 413."
     )
@@ -174,10 +183,19 @@ class Config(BaseSettings):
     @field_validator("redis_url")
     @classmethod
     def _check_redis_url(cls, value: SecretStr | None) -> SecretStr | None:
-        if value is not None and not value.get_secret_value().startswith(
-            ("redis://", "rediss://", "unix://")
-        ):
-            raise ValueError("must be a redis://, rediss:// or unix:// URL")
+        if value is None:
+            return value
+        from strongroom.sessions.redis_address import parse_redis_url
+
+        try:
+            parse_redis_url(value.get_secret_value())
+        except (ValueError, OSError, ssl.SSLError) as exc:
+            # (Not the URL itself in the message: it may hold a password.)
+            reason = str(exc) if "://" not in str(exc) else "cannot be parsed"
+            raise ValueError(
+                "must be a redis://, rediss://, unix://, redis+sentinel:// or "
+                f"rediss+sentinel:// URL ({reason})"
+            ) from None
         return value
 
     @model_validator(mode="after")

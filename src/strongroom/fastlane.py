@@ -40,6 +40,8 @@ from strongroom.secrets.endpoints import known_id
 from strongroom.secrets.schemas import SecretUpdate, created_out, read_body
 from strongroom.services import Services, ServicesHolder
 from strongroom.sessions.store import StoreUnavailable, pending_token
+from strongroom.vault import fastlane as vault_fastlane
+from strongroom.vault.http import VAULT_PREFIX, vault_asgi
 
 _SECRET = re.compile(
     r"/api/v1/secrets/([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})"
@@ -58,6 +60,7 @@ class RouteTemplate:
 _READ = RouteTemplate("/api/v1/secrets/{secret_id}")
 _CHECK = RouteTemplate("/api/v1/auth/check_token")
 _ENCRYPT = RouteTemplate(_TRANSIT_ENCRYPT + "{name}")
+_VAULT_READ = RouteTemplate(vault_fastlane.TEMPLATE)
 
 Handler = Callable[[Services, Scope, RequestContext, str, bytes], Awaitable[Response]]
 
@@ -116,6 +119,11 @@ def _route(scope: Scope) -> tuple[Handler, str, RouteTemplate, bool] | None:
         return None
     if method not in ("GET", "PUT"):
         return None
+    if path.startswith(vault_fastlane.PREFIX):
+        # The Vault-compatible API's KV v2 read; it checks the seal and renders its errors
+        # itself, in Vault's shapes.
+        kv_path = vault_fastlane.fast_read_path(scope)
+        return (vault_fastlane.read, kv_path, _VAULT_READ, False) if kv_path else None
     match = _SECRET.fullmatch(path)
     if match is None:
         return None
@@ -140,6 +148,17 @@ class FastLane:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         route = _route(scope) if scope["type"] == "http" else None
         services = self.holder.services
+        if (
+            route is None
+            and scope["type"] == "http"
+            and scope["path"].startswith(VAULT_PREFIX)
+            and services is not None
+            and SCOPE_KEY in scope
+        ):
+            # The Vault-compatible API has one dispatcher of its own: no need to walk
+            # FastAPI's routes to reach it (they list it last).
+            await vault_asgi(scope, receive, send)
+            return
         if route is None or services is None or SCOPE_KEY not in scope:
             await self.app(scope, receive, send)
             return

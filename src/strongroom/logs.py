@@ -10,6 +10,7 @@ import logging
 import re
 import sys
 import time
+from typing import TextIO
 
 import orjson
 
@@ -47,15 +48,24 @@ class JsonFormatter(logging.Formatter):
             "request_id": getattr(record, "request_id", "-"),
             "message": scrub(record.getMessage()),
         }
+        access = getattr(record, "access", None)
+        if isinstance(access, dict):  # the access line's fields (metrics/requests.py)
+            entry.update(access)
         if record.exc_info:
             entry["exception"] = scrub(self.formatException(record.exc_info))
         return orjson.dumps(entry).decode()
 
 
-def configure_logging(level: str, fmt: str) -> None:
-    handler = logging.StreamHandler(sys.stderr)
+def log_handler(fmt: str, stream: TextIO | None = None) -> logging.Handler:
+    """A handler writing strongroom's lines (`fmt` text or json) to `stream` (stderr)."""
+    handler = logging.StreamHandler(stream or sys.stderr)
     handler.setFormatter(JsonFormatter() if fmt == "json" else TextFormatter())
     handler.addFilter(_RequestIdFilter())
+    return handler
+
+
+def configure_logging(level: str, fmt: str) -> None:
+    handler = log_handler(fmt)
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
@@ -85,7 +95,8 @@ QUIET_LOGGERS = (
 
 
 # Granian's own lines (start, workers, errors) through strongroom's handler and format; its
-# access log stays off: request lines go to the audit log, which it would only repeat.
+# access log stays off: strongroom writes its own (logger `strongroom.access`, with the route
+# template, the request id and the principal).
 GRANIAN_LOG_CONFIG = {
     "handlers": {},
     "loggers": {

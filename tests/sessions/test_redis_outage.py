@@ -60,6 +60,7 @@ def every_operation(
         "get_epoch": lambda: store.get_epoch(),
         "bump_epoch": lambda: store.bump_epoch(),
         "sweep": lambda: store.sweep(at),
+        "count_sessions": lambda: store.count_sessions(at),
         "begin_change": lambda: store.begin_change("secret:x"),
         "end_change": lambda: store.end_change("secret:x", "pending:x"),
     }

@@ -135,3 +135,28 @@ def test_unknown_v1_path_is_vaults_404(node: Node) -> None:
         assert listed.status_code == 404 and listed.json() == {"errors": []}
         no_token = http.get("/v1/secret/data/x")
         assert no_token.status_code == 403 and no_token.json() == {"errors": ["permission denied"]}
+
+
+def test_a_path_taken_by_a_new_secret_reads_the_new_one(node: Node) -> None:
+    """The fast read remembers which secret held a path; once that one is deleted and a new
+    one takes the path (through the native API), the read finds the new one."""
+    name, native_token = node.user()
+    client = node.hvac(native_token)
+    kv = client.secrets.kv.v2
+    path = f"users/{name}/reused-{secrets.token_hex(3)}"
+    kv.create_or_update_secret(path=path, secret={"v": "old"})
+    for _ in range(3):  # remembered, then served from the node's cache
+        assert kv.read_secret_version(path=path, raise_on_deleted_version=True)["data"]["data"] == {
+            "v": "old"
+        }
+    old_id = node.native("GET", f"/secrets/by-path/{path}", native_token).json()["id"]
+    assert node.native("DELETE", f"/secrets/{old_id}", native_token).status_code == 200
+    with pytest.raises(hvac.exceptions.InvalidPath):
+        kv.read_secret_version(path=path, raise_on_deleted_version=True)
+    created = node.native(
+        "POST", "/secrets/create", native_token, json={"path": path, "value": {"v": "new"}}
+    )
+    assert created.status_code == 200, created.text
+    assert kv.read_secret_version(path=path, raise_on_deleted_version=True)["data"]["data"] == {
+        "v": "new"
+    }

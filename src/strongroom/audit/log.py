@@ -19,6 +19,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
 from strongroom.audit.record import gap_record, now
+from strongroom.metrics.instruments import AUDIT_WRITE_FAILURES
 
 log = logging.getLogger(__name__)
 
@@ -99,6 +100,7 @@ class AuditLog:
     async def _write_to(self, state: _SinkState, record: Mapping[str, Any]) -> bool:
         if state.failing_since is not None and not await self._recover(state):
             state.missed += 1
+            AUDIT_WRITE_FAILURES.labels(state.sink.name).inc()
             return False
         try:
             await state.sink.write(record)
@@ -122,6 +124,7 @@ class AuditLog:
         return True
 
     def _mark_failing(self, state: _SinkState, exc: Exception) -> None:
+        AUDIT_WRITE_FAILURES.labels(state.sink.name).inc()
         state.missed += 1
         if state.failing_since is not None:  # a concurrent write saw it first
             return

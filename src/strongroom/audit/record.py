@@ -37,13 +37,10 @@ from typing import Any
 import orjson
 from starlette.types import Scope
 
-from strongroom.http.context import RequestContext
+from strongroom.http.context import RequestContext, route_template
 from strongroom.logs import scrub
 from strongroom.timefmt import rfc3339
 
-# Every router is included under this prefix (app.py); FastAPI reports route templates
-# relative to the included router, so the prefix is put back for the record.
-API_PREFIX = "/api/v1"
 MAX_TEXT = 1024
 _TOKEN_MARKERS = ("sra_", "srr_")
 _DENIED = frozenset({401, 403, 429})
@@ -164,13 +161,6 @@ def _user_agent(scope: Scope) -> str | None:
     return None
 
 
-def _route(scope: Scope, path: str) -> str | None:
-    template: str | None = getattr(scope.get("route"), "path", None)
-    if template is not None and path.startswith(API_PREFIX) and not template.startswith(API_PREFIX):
-        template = API_PREFIX + template
-    return template
-
-
 def request_record(
     scope: Scope, ctx: RequestContext, status: int | None, at: float
 ) -> dict[str, Any]:
@@ -191,7 +181,7 @@ def request_record(
         "attempted_user": _text(ctx.attempted_username, 256),
         "client_ip": ctx.client_ip,
         "method": scope["method"],
-        "route": _route(scope, path),
+        "route": route_template(scope),
         "path": _text(path),
         "secret_id": _text(ctx.secret_id, 128),
         "secret_path": _text(ctx.secret_path),

@@ -19,6 +19,7 @@ from strongroom.crypto.tokens import looks_like
 from strongroom.db import now
 from strongroom.errors import Forbidden, ServiceUnavailable, Unauthorized
 from strongroom.http.context import RequestContext, client_of, get_context
+from strongroom.metrics.instruments import BACKEND_ERRORS
 from strongroom.policy.rules import ADMIN, SYSTEM_READERS
 from strongroom.services import Services, get_services
 from strongroom.sessions.store import AuthOutcome, AuthResult, StoreUnavailable
@@ -108,6 +109,7 @@ async def authenticate(
             )
         ctx.watched = result.watched
     except StoreUnavailable:
+        BACKEND_ERRORS.labels("session_store").inc()
         raise ServiceUnavailable(
             "the session store is unavailable", code="session_store_unavailable", retry_after=5
         ) from None

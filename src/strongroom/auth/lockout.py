@@ -27,6 +27,7 @@ from dataclasses import dataclass
 
 from strongroom.db import now
 from strongroom.http.context import RequestContext
+from strongroom.metrics.instruments import LOCKOUTS, LOGINS
 from strongroom.services import Services
 from strongroom.sessions.store import FailureCounter
 from strongroom.system.registry import SecuritySettings
@@ -102,11 +103,14 @@ async def attempt(
         retry_after = max(1, math.ceil(wait))
         ctx.audit_anyway = True
         audit_details(ctx)["locked_out"] = True
+        LOCKOUTS.inc()
+        LOGINS.labels("locked_out").inc()
         raise refusal(retry_after)
     outcome = Attempt()
     try:
         yield outcome
     finally:
+        LOGINS.labels("failure" if outcome.failed else "success").inc()
         await services.store.settle_login(
             counters, now(), failed=outcome.failed, clear=outcome.clear
         )

@@ -89,9 +89,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         if args.command == "server":
+            config = _config_from(args)
+            # Before anything imports prometheus_client (cli.server does): the workers then
+            # count into files in this directory, and a scrape adds them up.
+            from strongroom.metrics.directory import prepare_multiprocess_dir
+
+            prepare_multiprocess_dir(config.data_dir / "metrics")
             from strongroom.cli.server import serve
 
-            return serve(_config_from(args))
+            return serve(config)
         if args.command == "migrate":
             from strongroom.cli.server import migrate
 

@@ -64,7 +64,7 @@ def _announce(config: Config, admin_password: str | None, tls: tuple[Path, Path]
             f"    password: {admin_password}\n"
             f"  It is shown once, and kept in {config.admin_password_file} (mode 0600).\n\n"
         )
-    ca = config.data_dir / "ca.pem"
+    ca = (config.tls_ca_dir or config.data_dir) / "ca.pem"
     if tls is not None and ca.exists() and config.tls_cert_file is None:
         out.write(f"  TLS: clients trust {ca}\n")
     out.write(f"  listening on {scheme}://{config.host}:{config.port}/api/v1\n\n")

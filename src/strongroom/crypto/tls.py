@@ -7,14 +7,18 @@ end.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import fcntl
 import ipaddress
 import os
 import socket
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from cryptography import x509
+from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
@@ -149,16 +153,43 @@ def _needs_new_server_cert(files: TlsFiles) -> bool:
     if not files.server_cert.exists() or not files.server_key.exists():
         return True
     cert = x509.load_pem_x509_certificate(files.server_cert.read_bytes())
+    ca = x509.load_pem_x509_certificate(files.ca_cert.read_bytes())
+    try:  # issued by another CA (the node now shares one: --tls-ca-dir): issue it anew
+        cert.verify_directly_issued_by(ca)
+    except (ValueError, TypeError, InvalidSignature):
+        return True
     return cert.not_valid_after_utc - _now() < RENEW_BEFORE
 
 
-def ensure_local_tls(directory: Path, extra_hosts: list[str]) -> tuple[TlsFiles, list[str]]:
-    """Create what is missing of the local CA and server certificate; return what was created."""
-    files = TlsFiles.in_directory(directory)
+@contextlib.contextmanager
+def _ca_lock(directory: Path) -> Iterator[None]:
+    """Nodes that share a CA directory and start at once: one of them makes the CA."""
+    directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+    fd = os.open(directory / ".ca.lock", os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
+
+
+def ensure_local_tls(
+    directory: Path, extra_hosts: list[str], ca_directory: Path | None = None
+) -> tuple[TlsFiles, list[str]]:
+    """Create what is missing of the CA (in `ca_directory`, shared by several nodes, or in
+    `directory`) and of this node's server certificate; return what was created."""
+    ca_dir = ca_directory or directory
+    files = TlsFiles(
+        ca_dir / "ca.pem",
+        ca_dir / "ca-key.pem",
+        directory / "server.pem",
+        directory / "server-key.pem",
+    )
     created: list[str] = []
-    if not files.ca_cert.exists() or not files.ca_key.exists():
-        _make_ca(files)
-        created.append(str(files.ca_cert))
+    with _ca_lock(ca_dir):
+        if not files.ca_cert.exists() or not files.ca_key.exists():
+            _make_ca(files)
+            created.append(str(files.ca_cert))
     if _needs_new_server_cert(files):
         _make_server_cert(files, extra_hosts)
         created.append(str(files.server_cert))

@@ -44,6 +44,24 @@ class RequestContext:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
+# Every router is included under this prefix (app.py); FastAPI reports route templates
+# relative to the included router, so the prefix is put back.
+API_PREFIX = "/api/v1"
+
+
+def route_template(scope: Scope) -> str | None:
+    """The template of the route that served the request (`/api/v1/secrets/{secret_id}`), or
+    None when no route matched; for the audit record, the access log and the metrics."""
+    template: str | None = getattr(scope.get("route"), "path", None)
+    if (
+        template is not None
+        and not template.startswith(API_PREFIX)
+        and scope["path"].startswith(API_PREFIX)
+    ):
+        template = API_PREFIX + template
+    return template
+
+
 def get_context(request: Request) -> RequestContext:
     ctx: RequestContext = request.scope[SCOPE_KEY]
     return ctx

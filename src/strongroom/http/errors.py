@@ -11,11 +11,13 @@ from fastapi.exceptions import RequestValidationError
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from strongroom.db.engine import DatabaseUnavailable
 from strongroom.errors import InvalidInput, OAuthError, ServiceUnavailable, StrongroomError
 from strongroom.http.context import SCOPE_KEY, RequestContext
 from strongroom.http.responses import JsonResponse, error_body
+from strongroom.metrics.instruments import BACKEND_ERRORS
 from strongroom.sessions.store import StoreUnavailable
 
 log = logging.getLogger("strongroom.errors")
@@ -116,7 +118,9 @@ DATABASE_UNAVAILABLE = ("the database is unavailable", "database_unavailable")
 def outage_error(exc: StoreUnavailable | DatabaseUnavailable, where: str) -> ServiceUnavailable:
     """The 503 of a backend that cannot be reached (logged once, without the request's data);
     for the handlers below and for the fast lane, which answers before them."""
-    detail, code = STORE_UNAVAILABLE if isinstance(exc, StoreUnavailable) else DATABASE_UNAVAILABLE
+    store = isinstance(exc, StoreUnavailable)
+    detail, code = STORE_UNAVAILABLE if store else DATABASE_UNAVAILABLE
+    BACKEND_ERRORS.labels("session_store" if store else "database").inc()
     log.warning("%s on %s: %s", detail.removeprefix("the "), where, type(exc).__name__)
     return ServiceUnavailable(detail, code=code, retry_after=5)
 
@@ -155,6 +159,49 @@ async def _unexpected(request: Request, exc: Exception) -> Response:
     return JsonResponse(error_body("internal error", "internal_error"), status_code=500)
 
 
+class UnexpectedErrors:
+    """Pure ASGI: an exception no handler took becomes one logged traceback and a 500.
+
+    It sits inside the transport guard, so the log line carries the request id, and inside the
+    audit middleware, which records the 500. Starlette's outermost error middleware would log
+    it after the request id is gone and raise it again to the server, which logs it a second
+    time; here the exception stops. (A response already under way cannot be turned into a
+    500: then the exception goes on, so the server drops the connection.)"""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def watched(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, watched)
+        except Exception as exc:
+            ctx: RequestContext | None = scope.get(SCOPE_KEY)
+            if ctx is not None:
+                ctx.error_code = "internal_error"
+            log.error(
+                "unhandled %s on %s %s",
+                type(exc).__name__,
+                scope["method"],
+                scope["path"],
+                exc_info=exc,
+            )
+            if started:
+                raise
+            response = JsonResponse(error_body("internal error", "internal_error"), status_code=500)
+            await response(scope, receive, send)
+
+
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(StrongroomError, _strongroom_error)
     app.add_exception_handler(OAuthError, _oauth_error)
@@ -163,4 +210,4 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(StoreUnavailable, _store_unavailable)
     app.add_exception_handler(DBAPIError, _database_unavailable)
     app.add_exception_handler(DatabaseUnavailable, _database_unavailable)
-    app.add_exception_handler(Exception, _unexpected)
+    # Any other exception: UnexpectedErrors (a middleware, see create_app).

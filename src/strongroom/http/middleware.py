@@ -28,6 +28,9 @@ UI_STATIC_PREFIX = "/ui/static/"
 
 log = logging.getLogger(__name__)
 
+# Called once per request when it ends: (scope, context, status, seconds).
+Observer = Callable[[Scope, RequestContext, int, float], None]
+
 _STATIC_HEADERS = [
     (b"cache-control", b"no-store"),
     (b"x-content-type-options", b"nosniff"),
@@ -88,11 +91,13 @@ class TransportGuard:
         settings: Callable[[], RuntimeSettings],
         refresh: Callable[[], Any],
         max_body: int,
+        observe: Observer | None = None,
     ) -> None:
         self.app = app
         self.settings = settings
         self.refresh = refresh
         self.max_body = max_body
+        self.observe = observe
         # Request ids: unique, not secret. A random half per process and a counter cost no
         # system call per request (os.urandom does).
         self._id_origin = secrets.token_hex(4)
@@ -105,7 +110,22 @@ class TransportGuard:
                 return
             await self.app(scope, receive, send)
             return
-        ctx = self._context(scope, self.settings())
+        started = time.perf_counter()
+        request_id = f"{self._id_origin}{next(self._id_counter) & 0xFFFFFFFF:08x}"
+        token = request_id_var.set(request_id)
+        answer = _Answer(send)
+        try:
+            await self._guarded(scope, receive, answer, request_id)
+        finally:
+            if self.observe is not None:
+                ctx: RequestContext | None = scope.get(SCOPE_KEY)
+                if ctx is not None:
+                    self.observe(scope, ctx, answer.status, time.perf_counter() - started)
+            request_id_var.reset(token)
+
+    async def _guarded(self, scope: Scope, receive: Receive, send: Send, request_id: str) -> None:
+        ctx = self._context(scope, self.settings(), request_id)
+        scope[SCOPE_KEY] = ctx
         # The health check answers over plain HTTP too: a load balancer probing a node that
         # serves behind TLS termination (`--tls-disable`) must see it live. It reveals no data.
         plain_ok = scope["path"] in HEALTH_PATHS
@@ -117,7 +137,7 @@ class TransportGuard:
                 await self.refresh()
             except Exception:  # the store is down: keep the cached policy
                 log.debug("settings refresh failed; keeping the cached policy", exc_info=True)
-            ctx = self._context(scope, self.settings())
+            ctx = scope[SCOPE_KEY] = self._context(scope, self.settings(), request_id)
             if ctx.scheme != "https" and self.settings().security.require_https and not plain_ok:
                 await _send_error(
                     send,
@@ -127,8 +147,6 @@ class TransportGuard:
                     "https_required",
                 )
                 return
-        scope[SCOPE_KEY] = ctx
-        token = request_id_var.set(ctx.request_id)
         headed = _add_headers(send, ctx, scope["path"])
         # A HEAD answer has no body. Over HTTP/1.1 the server drops it; over HTTP/2 it sent the
         # GET's body as DATA frames, which clients reject as a protocol error.
@@ -136,7 +154,9 @@ class TransportGuard:
         try:
             await self._with_body_limit(scope, receive, headed, ctx)
         except Exception as exc:
-            # Answered here rather than by Starlette's outermost layer, which sits outside this
+            # The app's own errors are answered further in (http.errors.UnexpectedErrors, so
+            # that the audit records the 500); this is the last resort for the layers between,
+            # answered here rather than by Starlette's outermost layer, which sits outside this
             # guard: so a 500 carries the security headers and the request id like any answer.
             if headed.started:
                 raise
@@ -148,16 +168,9 @@ class TransportGuard:
                 exc_info=exc,
             )
             await _send_error(send, ctx, 500, "internal error", "internal_error", close=False)
-        finally:
-            request_id_var.reset(token)
 
-    def _context(self, scope: Scope, settings: RuntimeSettings) -> RequestContext:
+    def _context(self, scope: Scope, settings: RuntimeSettings, request_id: str) -> RequestContext:
         client_ip, scheme = client_of(scope, scope["scheme"], settings.trusted_networks)
-        existing: RequestContext | None = scope.get(SCOPE_KEY)
-        if existing is not None:
-            request_id = existing.request_id
-        else:
-            request_id = f"{self._id_origin}{next(self._id_counter) & 0xFFFFFFFF:08x}"
         client = scope.get("client")
         peer = client[0] if client else None
         return RequestContext(request_id, peer, client_ip, scheme, time.time())
@@ -204,6 +217,21 @@ class TransportGuard:
 
     def _too_large(self) -> str:
         return f"request body exceeds the limit of {self.max_body} bytes"
+
+
+class _Answer:
+    """A `send` that notes the response's status (500 if the app never started one)."""
+
+    __slots__ = ("send", "status")
+
+    def __init__(self, send: Send) -> None:
+        self.send = send
+        self.status = 500
+
+    async def __call__(self, message: Message) -> None:
+        if message["type"] == "http.response.start":
+            self.status = message["status"]
+        await self.send(message)
 
 
 async def _discard_http2_body(scope: Scope, receive: Receive) -> None:

@@ -8,11 +8,16 @@ headers and request id) and outside everything that needs a key.
 
 from __future__ import annotations
 
+import logging
+
 import orjson
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from strongroom.barrier.service import NotInitialised, Sealed
+from strongroom.http.errors import DATABASE_UNAVAILABLE
 from strongroom.services import ServicesHolder
+
+log = logging.getLogger(__name__)
 
 OPEN_WHILE_SEALED = frozenset(
     f"{prefix}/sys/{name}"
@@ -40,12 +45,27 @@ class SealGate:
         if not barrier.sealed:
             await self.app(scope, receive, send)
             return
-        refusal = Sealed() if await barrier.refresh_initialised() else NotInitialised()
-        await _refuse(send, refusal.detail, refusal.code)
+        try:
+            initialised = await barrier.refresh_initialised()
+        except Exception:  # the database is down: it is an outage, not a 500
+            log.warning("seal gate: the database is unavailable", exc_info=True)
+            detail, code = DATABASE_UNAVAILABLE
+            if scope["path"].startswith("/v1/"):
+                await _refuse(send, orjson.dumps({"errors": [detail]}))
+            else:
+                await _refuse(send, orjson.dumps({"detail": detail, "code": code}))
+            return
+        refusal = Sealed() if initialised else NotInitialised()
+        if scope["path"].startswith("/v1/"):
+            # The Vault-compatible API answers in Vault's words and shape, so that its clients
+            # recognise the state (`bao` prints "Vault is sealed").
+            vault = "Vault is sealed" if isinstance(refusal, Sealed) else "Vault is not initialized"
+            await _refuse(send, orjson.dumps({"errors": [vault]}))
+            return
+        await _refuse(send, orjson.dumps({"detail": refusal.detail, "code": refusal.code}))
 
 
-async def _refuse(send: Send, detail: str, code: str) -> None:
-    body = orjson.dumps({"detail": detail, "code": code})
+async def _refuse(send: Send, body: bytes) -> None:
     headers = [
         (b"content-type", b"application/json"),
         (b"content-length", str(len(body)).encode()),

@@ -15,7 +15,9 @@ from sqlalchemy import (
     and_,
     any_,
     bindparam,
+    case,
     exists,
+    func,
     or_,
     select,
     true,
@@ -262,3 +264,21 @@ def _range(low: str | None, high: str | None) -> ColumnElement[bool]:
     if high is not None:
         clauses.append(s.path_key < high)
     return and_(true(), *clauses)
+
+
+SECRET_STATES = ("live", "expired", "deleted", "destroyed")
+
+
+async def count_by_state(conn: AsyncConnection) -> dict[str, int]:
+    """How many secrets hold a path (live), were ended by their TTL or their reads (expired),
+    deleted (soft) or destroyed; for the metrics. One pass over the table."""
+    state = case(
+        (s.path_key.is_not(None), "live"),
+        (s.destroyed == true(), "destroyed"),
+        (s.deleted_at.is_not(None), "deleted"),
+        else_="expired",
+    ).label("state")
+    rows = (await conn.execute(select(state, func.count()).group_by(state))).all()
+    counts = dict.fromkeys(SECRET_STATES, 0)
+    counts.update({str(row[0]): int(row[1]) for row in rows})
+    return counts

@@ -556,6 +556,11 @@ class DatabaseSessionStore:
             removed += await self._counters.sweep(now)
         return int(removed)
 
+    async def count_sessions(self, now: float) -> int:
+        query = select(func.count()).select_from(sessions).where(sessions.c.max_expires_at > now)
+        async with self._read() as conn:
+            return int((await conn.execute(query)).scalar_one())
+
     async def ping(self) -> bool:
         return await self._db.ping()
 

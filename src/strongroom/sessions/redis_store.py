@@ -563,6 +563,10 @@ class RedisSessionStore:
                 if batch < _SWEEP_BATCH:
                     return removed
 
+    async def count_sessions(self, now: float) -> int:
+        with _available():
+            return int(await self._command("ZCARD", self._key("a")))
+
     async def ping(self) -> bool:
         try:
             return bool(await self._command("PING") == "PONG")

@@ -30,7 +30,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import ssl
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
@@ -38,7 +37,8 @@ from typing import Any, cast
 
 import hiredis
 from redis import exceptions as redis_errors
-from redis.asyncio.connection import SSLConnection, UnixDomainSocketConnection, parse_url
+
+from strongroom.sessions.redis_address import parse_redis_url
 
 log = logging.getLogger(__name__)
 
@@ -225,18 +225,14 @@ class RedisWire:
         breaker_timeouts: int = BREAKER_TIMEOUTS,
         probe_interval: float = PROBE_INTERVAL,
     ) -> None:
-        options = parse_url(url)
-        self._host = options.get("host", "localhost")
-        self._port = options.get("port", 6379)
-        self._path = options.get("path")
-        self._tls = options.get("connection_class") is SSLConnection
-        self._unix = options.get("connection_class") is UnixDomainSocketConnection
+        self._address = address = parse_redis_url(url)
+        self._sentinel = address.sentinel() if address.service else None
         self._hello: list[bytes] = []
-        if options.get("password"):
-            auth = ["AUTH", *([options["username"]] if options.get("username") else [])]
-            self._hello.append(encode_command(*auth, options["password"]))
-        if options.get("db"):
-            self._hello.append(encode_command("SELECT", str(options["db"])))
+        if address.password:
+            auth = ["AUTH", *([address.username] if address.username else [])]
+            self._hello.append(encode_command(*auth, address.password))
+        if address.db:
+            self._hello.append(encode_command("SELECT", str(address.db)))
         self.timeout = timeout
         self._on_connect = on_connect
         self._connection: _Connection | None = None
@@ -299,16 +295,21 @@ class RedisWire:
     async def _open(self) -> _Connection:
         """A new connection, set up (AUTH, SELECT) and checked (`on_connect`)."""
         loop = asyncio.get_running_loop()
+        address = self._address
         try:
             async with asyncio.timeout(self.timeout):
-                if self._unix:
+                if address.path is not None:
                     _, connection = await loop.create_unix_connection(
-                        lambda: _Connection(self), self._path
+                        lambda: _Connection(self), address.path
                     )
                 else:
-                    context = ssl.create_default_context() if self._tls else None
+                    host, port = await self._primary()
                     _, connection = await loop.create_connection(
-                        lambda: _Connection(self), self._host, self._port, ssl=context
+                        lambda: _Connection(self),
+                        host,
+                        port,
+                        ssl=address.tls,
+                        server_hostname=host if address.tls is not None else None,
                     )
         except TimeoutError:
             self.breaker.timed_out()
@@ -326,6 +327,14 @@ class RedisWire:
             connection.fail(redis_errors.ConnectionError("connection setup failed"))
             raise
         return connection
+
+    async def _primary(self) -> tuple[str, int]:
+        """The server to connect to: the URL's, or the primary the sentinels name now (a
+        failover breaks the connections; the next one asks again)."""
+        if self._sentinel is None or self._address.service is None:
+            return self._address.host, self._address.port
+        host, port = await self._sentinel.discover_master(self._address.service)
+        return str(host), int(port)
 
     async def _check(self, connection: _Connection, on_connect: OnConnect) -> None:
         # Bounded: the check may need the database too, and callers wait for it.
@@ -346,3 +355,7 @@ class RedisWire:
                 await attempt
         with contextlib.suppress(Exception):
             self.drop()
+        if self._sentinel is not None:
+            for client in self._sentinel.sentinels:
+                with contextlib.suppress(Exception):
+                    await client.aclose()

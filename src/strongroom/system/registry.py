@@ -264,11 +264,31 @@ class GeneralSettings:
         return []
 
 
+METRICS_ACCESS = ("open", "token", "off")
+
+
+@dataclass(frozen=True, slots=True)
+class MetricsSettings:
+    access: str = setting(
+        "token",
+        Kind.string,
+        "Who may read GET /metrics: open (anyone), token (a bearer token of an admin or "
+        "auditor), off (no endpoint and no counting).",
+        max_length=5,
+    )
+
+    def problems(self) -> list[str]:
+        if self.access not in METRICS_ACCESS:
+            return [f"metrics.access must be one of {', '.join(METRICS_ACCESS)}"]
+        return []
+
+
 GROUPS: dict[str, type[Any]] = {
     "security": SecuritySettings,
     "auth": AuthSettings,
     "secrets": SecretsSettings,
     "general": GeneralSettings,
+    "metrics": MetricsSettings,
 }
 CUSTOM_PREFIX = "custom."
 # Module policies (strongroom.modules.policy): `modules.<module_id>` → {"available", "roles"},
@@ -438,6 +458,7 @@ class RuntimeSettings:
     auth: AuthSettings = field(default_factory=AuthSettings)
     secrets: SecretsSettings = field(default_factory=SecretsSettings)
     general: GeneralSettings = field(default_factory=GeneralSettings)
+    metrics: MetricsSettings = field(default_factory=MetricsSettings)
     custom: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
     # Stored module policies by module id (raw JSON objects; read by strongroom.modules).
     modules: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))

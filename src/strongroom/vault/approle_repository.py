@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import delete, insert, or_, select, update
+from sqlalchemy import bindparam, delete, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from strongroom.db.engine import Database
+from strongroom.db.hot import PerDatabase
 from strongroom.vault.models import approle_roles, approle_secret_ids
 
 
@@ -38,6 +40,34 @@ class SecretIdRow:
 
 _ROLE = [approle_roles.c[name] for name in AppRole.__dataclass_fields__]
 _SECRET = [approle_secret_ids.c[name] for name in SecretIdRow.__dataclass_fields__]
+
+
+class HotLogin:
+    """The two reads of every AppRole login, compiled once and run as one driver call each
+    (db/hot.py): no transaction, no thread hop on SQLite."""
+
+    def __init__(self, db: Database) -> None:
+        self._role = db.hot(select(*_ROLE).where(approle_roles.c.role_id == bindparam("rid")))
+        self._secret = db.hot(
+            select(*_SECRET).where(
+                approle_secret_ids.c.secret_hmac == bindparam("mac"),
+                or_(
+                    approle_secret_ids.c.expires_at.is_(None),
+                    approle_secret_ids.c.expires_at > bindparam("at"),
+                ),
+            )
+        )
+
+    async def role(self, role_id: str) -> AppRole | None:
+        row = await self._role.first(rid=role_id)
+        return AppRole(*row) if row else None
+
+    async def secret_id(self, secret_hmac: str, at: float) -> SecretIdRow | None:
+        row = await self._secret.first(mac=secret_hmac, at=at)
+        return SecretIdRow(*row) if row else None
+
+
+hot_login = PerDatabase(HotLogin)
 
 
 async def role_by_name(conn: AsyncConnection, name: str) -> AppRole | None:

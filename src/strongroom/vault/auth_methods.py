@@ -36,6 +36,7 @@ from strongroom.users.repository import UserRow
 from strongroom.vault import approle_repository as repo
 from strongroom.vault.http import NO_CONTENT, Reply, VaultCall, route
 from strongroom.vault.tokens import (
+    VAULT_CLIENT_ID,
     adopt_session,
     auth_block,
     duration,
@@ -50,7 +51,7 @@ SECRET_ID_BYTES = 32
 
 async def _session_reply(call: VaultCall, access: str, refresh: str | None) -> Reply:
     services = call.services
-    await adopt_session(services, access, refresh)
+    await adopt_session(services, access, refresh, call.ctx.client_ip)
     info = await services.store.lookup(token_hash(access), now())
     if info is None:
         raise Forbidden("permission denied")
@@ -64,7 +65,12 @@ async def userpass_login(call: VaultCall) -> Reply:
         raise BadRequest("missing password")
     try:
         form = TokenRequest.model_validate(
-            {"grant_type": "password", "username": call.params["username"], "password": password}
+            {
+                "grant_type": "password",
+                "username": call.params["username"],
+                "password": password,
+                "client_id": VAULT_CLIENT_ID,
+            }
         )
     except ValidationError:
         raise BadRequest(login.BAD_CREDENTIALS) from None
@@ -83,7 +89,7 @@ async def github_login(call: VaultCall) -> Reply:
         raise BadRequest("missing token")
     user_agent = call.request.headers.get("user-agent")
     response = await github_token_login(
-        call.services, token, SessionOptions(), call.ctx, user_agent
+        call.services, token, SessionOptions(client_id=VAULT_CLIENT_ID), call.ctx, user_agent
     )
     return await _session_reply(call, response.access_token, response.refresh_token)
 
@@ -320,17 +326,22 @@ async def approle_login(call: VaultCall) -> Reply:
         raise BadRequest("missing secret_id")
     stamp = now()
     mac = secret_hmac(services, secret)
-    async with services.db.begin() as conn:
-        role = await repo.role_by_role_id(conn, role_id)
-        row = await repo.secret_id(conn, mac, stamp)
-        usable = (
-            role is not None
-            and row is not None
-            and row.role_name == role.name
-            and _allowed_from(row.cidrs, ctx.client_ip)
-            and (row.uses_left is None or await repo.consume_use(conn, mac, stamp))
-        )
-        user = await users_repo.get_by_id(conn, role.user_id) if usable and role else None
+    # Reads only (no write transaction) unless the secret id has a number of uses to take.
+    reads = repo.hot_login(services.db)
+    role = await reads.role(role_id)
+    row = await reads.secret_id(mac, stamp)
+    usable = (
+        role is not None
+        and row is not None
+        and row.role_name == role.name
+        and _allowed_from(row.cidrs, ctx.client_ip)
+    )
+    user = None
+    if usable and role is not None:
+        user = await users_repo.hot_users(services.db).by_id(role.user_id)
+    if usable and row is not None and row.uses_left is not None:
+        async with services.db.begin() as conn:
+            usable = await repo.consume_use(conn, mac, stamp)
     if not usable or role is None or user is None or user.disabled:
         ctx.auth_failed = True
         if role is not None:

@@ -17,7 +17,9 @@ from typing import Any
 
 import orjson
 from fastapi import APIRouter, Request
+from sqlalchemy.exc import DBAPIError
 from starlette.responses import Response
+from starlette.types import Receive, Scope, Send
 
 from strongroom.auth.dependencies import authenticate, header_value
 from strongroom.auth.principal import Principal
@@ -34,7 +36,7 @@ from strongroom.errors import (
     Unauthorized,
 )
 from strongroom.http.context import RequestContext, get_context
-from strongroom.http.errors import outage_error
+from strongroom.http.errors import broken_connection, outage_error
 from strongroom.http.strict_json import StrictJsonError, strict_loads
 from strongroom.services import Services, get_services
 from strongroom.sessions.store import StoreUnavailable
@@ -43,6 +45,9 @@ log = logging.getLogger(__name__)
 VAULT_PREFIX = "/v1/"
 METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "LIST", "HEAD"]
 PERMISSION_DENIED = "permission denied"
+# What a sealed server still answers (as Vault does); everything else is 503.
+ANSWER_SEALED = frozenset({"sys/health", "sys/seal-status", "sys/leader", "sys/init"})
+CATCH_ALL = "/v1/{mount}"  # the KV mounts' routes, tried last
 
 
 @dataclass(frozen=True, slots=True)
@@ -196,6 +201,8 @@ def _find(method: str, path: str) -> tuple[Route, dict[str, str]] | None:
         if match is None:
             continue
         if method in candidate.methods:
+            if allowed and candidate.template.startswith(CATCH_ALL):
+                break  # a known path, not for this method: not a KV path either
             return candidate, match.groupdict()
         allowed = True
     if allowed:
@@ -239,6 +246,8 @@ async def dispatch(request: Request) -> Response:
         if found is None:
             return vault_error(404, [])
         chosen, params = found
+        if services.barrier.sealed and path not in ANSWER_SEALED:
+            raise Sealed()
         request.scope["route"] = RouteTemplate(chosen.template)
         query = {k: v for k, v in request.query_params.items()}
         body = await _body(request) if method in ("POST", "PATCH", "DELETE") else {}
@@ -256,6 +265,27 @@ async def dispatch(request: Request) -> Response:
         return vault_error(400, [str(exc)])
     except (StoreUnavailable, DatabaseUnavailable) as exc:
         return error_response(outage_error(exc, f"{request.method} {request.url.path}"), ctx)
+    except DBAPIError as exc:
+        if not broken_connection(exc):
+            return _internal_error(request, ctx, exc)
+        outage = DatabaseUnavailable(type(exc).__name__)
+        return error_response(outage_error(outage, f"{request.method} {request.url.path}"), ctx)
+    except Exception as exc:  # a bug: Vault's 500 shape, logged without the request's data
+        return _internal_error(request, ctx, exc)
+
+
+def _internal_error(request: Request, ctx: RequestContext, exc: Exception) -> Response:
+    ctx.error_code = "internal_error"
+    log.error(
+        "unhandled %s on %s %s", type(exc).__name__, request.method, request.url.path, exc_info=exc
+    )
+    return vault_error(500, ["internal error"])
+
+
+async def vault_asgi(scope: Scope, receive: Receive, send: Send) -> None:
+    """The dispatcher as plain ASGI (the fast lane calls it before FastAPI's router)."""
+    response = await dispatch(Request(scope, receive))
+    await response(scope, receive, send)
 
 
 async def _respond(call: VaultCall, reply: Reply) -> Response:

@@ -47,7 +47,7 @@ def value_of(plaintext: bytes) -> Any:
     return {"value": orjson.loads(plaintext)}
 
 
-def _version_meta(created_at: float, version: int, metadata: str) -> dict[str, Any]:
+def version_meta(created_at: float, version: int, metadata: str) -> dict[str, Any]:
     custom = orjson.loads(metadata)
     return {
         "created_time": rfc3339(created_at),
@@ -139,7 +139,7 @@ async def _write(
 
 
 def _written(written: service.Written) -> dict[str, Any]:
-    return _version_meta(written.secret.updated_at, written.version, written.secret.metadata)
+    return version_meta(written.secret.updated_at, written.version, written.secret.metadata)
 
 
 def _data_map(body: dict[str, Any]) -> dict[str, Any]:
@@ -169,7 +169,7 @@ async def _read_v2(call: VaultCall, principal: Principal, path: str) -> Reply:
     return Reply(
         data={
             "data": value_of(revealed.plaintext),
-            "metadata": _version_meta(row.version_created_at, row.version, row.secret.metadata),
+            "metadata": version_meta(row.version_created_at, row.version, row.secret.metadata),
         }
     )
 
@@ -299,7 +299,7 @@ async def _v2(call: VaultCall, mount: Mount, rest: str) -> Reply:
         return Reply(
             data={
                 "subkeys": _subkeys(orjson.loads(revealed.plaintext)),
-                "metadata": _version_meta(row.version_created_at, row.version, row.secret.metadata),
+                "metadata": version_meta(row.version_created_at, row.version, row.secret.metadata),
             }
         )
     elif operation == "metadata":

@@ -263,11 +263,15 @@ async def read_policy(call: VaultCall) -> Reply:
 @route("sys/policies/acl/{name}", "POST", "DELETE")
 @route("sys/policy/{name}", "POST", "DELETE")
 async def write_policy(call: VaultCall) -> Reply:
+    """The subset of Vault policies that maps onto a strongroom role (vault/policies.py)."""
+    from strongroom.vault import policies
+
     await _admin(call)
-    raise BadRequest(
-        "strongroom policies are roles: define them through /api/v1/roles "
-        "(Vault HCL policies are not translated)"
-    )
+    if call.method == "DELETE":
+        await policies.delete_policy(call.services, call.params["name"])
+    else:
+        await policies.write_policy(call.services, call.params["name"], call.body)
+    return NO_CONTENT
 
 
 def _kv_secret_path(vault_path: str) -> str | None:

@@ -28,7 +28,10 @@ from strongroom.system.values import parse_duration
 from strongroom.timefmt import rfc3339
 from strongroom.vault.http import NO_CONTENT, Reply, VaultCall, route
 
-MAX_RENEWALS = 256
+MAX_RENEWALS = 1024
+# The client id of sessions opened through /v1/: only they hold a derived refresh token.
+VAULT_CLIENT_ID = "vault-api"
+RENEWAL_HINTS = 10_000
 NO_ROLE = "no_role"
 _PATHS = {
     "password": "auth/userpass/login",
@@ -106,6 +109,7 @@ async def open_vault_session(
         idle_timeout=security.idle_timeout or None,
         bound_ip=bound_ip,
         max_uses=uses,
+        client_id=VAULT_CLIENT_ID,
         ip=call.ctx.client_ip,
         user_agent=(call.request.headers.get("user-agent") or "")[:512] or None,
     )
@@ -140,7 +144,9 @@ def _info_of(session: NewSession) -> SessionInfo:
     )
 
 
-async def adopt_session(services: Services, access: str, refresh: str | None) -> None:
+async def adopt_session(
+    services: Services, access: str, refresh: str | None, client_ip: str | None
+) -> None:
     """Give a session opened by a native login the derived refresh token of /v1/ sessions."""
     if refresh is None:
         return
@@ -151,7 +157,7 @@ async def adopt_session(services: Services, access: str, refresh: str | None) ->
             new_access_hash=token_hash(access),
             new_refresh_hash=renewal_hash(services, access, 0),
             now=now(),
-            client_ip=None,
+            client_ip=client_ip,
             max_access_ttl=security.max_token_ttl,
             refresh_ttl=security.max_session_lifetime,
         )
@@ -225,9 +231,35 @@ async def lookup_self(call: VaultCall) -> Reply:
     token = call.token()
     assert token is not None
     info = await call.services.store.lookup(token_hash(token), now())
-    if info is None or info.id != principal.session_id:
-        raise Forbidden("permission denied")
+    if info is None:
+        # This request was the session's last allowed use: it ended on answering.
+        info = _last_use(principal)
     return Reply(data=token_data(info, token))
+
+
+def _last_use(principal: Principal) -> SessionInfo:
+    at = now()
+    return SessionInfo(
+        id=principal.session_id,
+        user_id=principal.user_id,
+        username=principal.username,
+        role=principal.role,
+        auth_method=principal.auth_method,
+        created_at=at,
+        last_used_at=at,
+        access_expires_at=principal.access_expires_at,
+        refresh_expires_at=None,
+        max_expires_at=principal.access_expires_at,
+        idle_timeout=None,
+        bound_ip=None,
+        uses=1,
+        max_uses=1,
+        one_time=False,
+        scope=principal.scope,
+        client_id=None,
+        ip=None,
+        user_agent=None,
+    )
 
 
 @route("auth/token/lookup", "GET", "POST")
@@ -306,11 +338,17 @@ async def renew(call: VaultCall) -> Reply:
 
 async def _renew(call: VaultCall, token: str) -> Reply:
     """Rotate the session's derived refresh token, keeping the access token: the token's TTL
-    starts again (the session's own access TTL, within its absolute lifetime)."""
+    starts again (the session's own access TTL, within its absolute lifetime). The renewal
+    counter is found by trying the derived tokens in turn, from this node's last known count
+    of the session (so a renewal costs one look-up where it was last renewed)."""
     services = call.services
-    security = services.settings.security
     store = services.store
-    for counter in range(MAX_RENEWALS):
+    info = await store.lookup(token_hash(token), now())
+    if info is None or info.client_id != VAULT_CLIENT_ID:
+        raise BadRequest(_NOT_RENEWABLE)
+    hints = _renewal_hints(services)
+    start = hints.get(info.id, 0)
+    for counter in [*range(start, MAX_RENEWALS), *range(min(start, MAX_RENEWALS))]:
         current = renewal_hash(services, token, counter)
         if await store.peek_refresh(current, now()) is None:
             continue
@@ -321,18 +359,30 @@ async def _renew(call: VaultCall, token: str) -> Reply:
                 new_refresh_hash=renewal_hash(services, token, counter + 1),
                 now=now(),
                 client_ip=call.ctx.client_ip,
-                max_access_ttl=security.max_token_ttl,
-                refresh_ttl=security.max_session_lifetime,
+                max_access_ttl=services.settings.security.max_token_ttl,
+                refresh_ttl=services.settings.security.max_session_lifetime,
             )
         )
         if result.outcome is not RotateOutcome.ok or result.session is None:
             break
-        auth = auth_block(token, result.session)
-        return Reply(auth=auth)
-    raise BadRequest(
-        "this token cannot be renewed here: it was not issued through /v1/, its renewals are "
-        "used up, or its session ended (native tokens renew through /api/v1/auth/token/renew)"
-    )
+        if len(hints) >= RENEWAL_HINTS:
+            hints.clear()
+        hints[info.id] = counter + 1
+        return Reply(auth=auth_block(token, result.session))
+    raise BadRequest(_NOT_RENEWABLE)
+
+
+_NOT_RENEWABLE = (
+    "this token cannot be renewed here: it was not issued through /v1/, its renewals are used "
+    "up, or its session ended (native tokens renew through /api/v1/auth/token/renew)"
+)
+
+
+def _renewal_hints(services: Services) -> dict[str, int]:
+    hints = services.extras.get("vault_renewals")
+    if not isinstance(hints, dict):
+        hints = services.extras["vault_renewals"] = {}
+    return hints
 
 
 def _child_role(services: Services, principal: Principal, policies: object) -> str:

@@ -1,0 +1,1 @@
+"""Prometheus metrics: `GET /metrics` and what every layer counts (see instruments.py)."""
