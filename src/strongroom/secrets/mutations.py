@@ -240,3 +240,39 @@ async def sweep_expired(conn: AsyncConnection, now: float, limit: int) -> int:
     )
     await conn.execute(delete(secret_version_keys).where(k.secret_id.in_(ids)))
     return int(result.rowcount)
+
+
+# Moving ---------------------------------------------------------------------------------------
+
+
+async def release_stale_holders_under(
+    conn: AsyncConnection, low: str, high: str | None, now: float
+) -> None:
+    """`release_stale_holder` for every path in [low, high) (high None: exactly `low`)."""
+    held = s.path_key == low if high is None else and_(s.path_key >= low, s.path_key < high)
+    await conn.execute(
+        update(secrets)
+        .where(
+            held,
+            or_(
+                s.deleted_at.is_not(None),
+                s.destroyed.is_(True),
+                and_(s.expires_at.is_not(None), s.expires_at <= now),
+            ),
+        )
+        .values(path_key=None)
+    )
+
+
+async def move_path(
+    conn: AsyncConnection, secret_id: str, old: str, new: str, now: float, by: str
+) -> bool:
+    """Give a live secret, still at `old`, the path `new` (its id, versions, metadata and
+    expiry stay); False if it is no longer live at `old`. `IntegrityError` when a live secret
+    holds `new`."""
+    result = await conn.execute(
+        update(secrets)
+        .where(s.id == secret_id, s.path_key == old, live(now))
+        .values(path=new, path_key=new, updated_at=now, updated_by=by)
+    )
+    return result.rowcount > 0

@@ -262,3 +262,18 @@ def _range(low: str | None, high: str | None) -> ColumnElement[bool]:
     if high is not None:
         clauses.append(s.path_key < high)
     return and_(true(), *clauses)
+
+
+async def live_under(
+    conn: AsyncConnection, low: str, high: str | None, now: float, limit: int
+) -> list[SecretRow]:
+    """Live secrets whose path is in [low, high) (high None: exactly `low`), by path, at most
+    `limit`."""
+    held = s.path_key == low if high is None else and_(s.path_key >= low, s.path_key < high)
+    statement = (
+        select(*SECRET_COLUMNS)
+        .where(held, or_(s.expires_at.is_(None), s.expires_at > now))
+        .order_by(s.path_key)
+        .limit(limit)
+    )
+    return [secret_row(row) for row in await conn.execute(statement)]
