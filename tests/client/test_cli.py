@@ -110,6 +110,21 @@ def test_string_values_from_file_and_stdin_round_trip(cli: Cli, tmp_path: Path) 
     assert cli("kv", "get", f"{base}/obj", "-f", "value").stdout == b'{"a":"1","b":" two "}'
 
 
+def test_kv_mv_renames_a_secret_and_a_prefix(cli: Cli) -> None:
+    base = f"users/{cli.name}/mv"
+    cli("kv", "put", f"{base}/a", "--value", "MV-VALUE")
+    first = json.loads(cli("kv", "get", f"{base}/a").stdout)
+    moved = cli("kv", "mv", f"{base}/a", f"{base}/b", "-f", "json")
+    assert moved.returncode == 0, moved.stderr
+    assert json.loads(moved.stdout) == [{"from": f"{base}/a", "to": f"{base}/b", "id": first["id"]}]
+    assert b"MV-VALUE" not in moved.stdout
+    whole = cli("kv", "mv", f"{base}/", f"users/{cli.name}/mv2/", "-f", "value")
+    assert whole.stdout.decode().splitlines() == [f"{base}/b -> users/{cli.name}/mv2/b"]
+    assert json.loads(cli("kv", "get", f"users/{cli.name}/mv2/b").stdout)["id"] == first["id"]
+    usage = cli("kv", "mv", f"{base}/", "no-slash")
+    assert usage.returncode == 2 and b"Traceback" not in usage.stderr
+
+
 def test_formats_of_a_read(cli: Cli) -> None:
     path = f"users/{cli.name}/formats/f"
     cli("kv", "put", path, "user=app", "--metadata", "env=ci")

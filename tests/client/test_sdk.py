@@ -126,6 +126,10 @@ def walk(admin: Client, user: Client, name: str, ca: str, url: str) -> None:
     assert user.kv.destroy(path, [1]).destroyed_versions == [1]
     assert [v.destroyed for v in user.kv.versions(path)] == [False, False, True]
     assert user.kv.destroy(first.id).destroyed
+    renamed = f"users/{name}/renamed"
+    moved = user.kv.move(f"users/{name}/other", renamed)
+    assert moved == [{"from": f"users/{name}/other", "to": renamed, "id": other.id}]
+    assert user.kv.get(renamed).id == other.id
     # roles
     role = unique("r")
     created = admin.roles.create(role, [Rule("team/*", ["read", "list"])], "readers")
@@ -213,6 +217,11 @@ async def awalk(admin: AsyncClient, user: AsyncClient, name: str, ca: str, url: 
     ]
     assert (await user.kv.metadata(path)).version == 2
     assert (await user.kv.resolve(path)).id == first.id
+    moved = await user.kv.move(f"users/{name}/other", f"users/{name}/o/other")
+    assert moved == [{"from": f"users/{name}/other", "to": f"users/{name}/o/other", "id": other.id}]
+    moved = await user.kv.move(f"users/{name}/o/", f"users/{name}/p/", prefix=True)
+    assert [m["to"] for m in moved] == [f"users/{name}/p/other"]
+    await user.kv.move(f"users/{name}/p/other", f"users/{name}/other")
     assert [v.version for v in await user.kv.versions(path)] == [2, 1]
     await user.kv.delete(path)
     assert (await user.kv.undelete(path)).deleted_at is None

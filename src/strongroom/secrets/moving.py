@@ -133,10 +133,11 @@ async def _apply(
                     raise _changed()
                 high = None if plan.high is None else prefix_upper_bound(plan.destination)
                 await mutations.release_stale_holders_under(conn, plan.destination, high, at)
-                for move in moves:
-                    by = principal.username
-                    if not await mutations.move_path(conn, move.id, move.old, move.new, at, by):
-                        raise _changed()
+                triples = [(move.id, move.old, move.new) for move in moves]
+                await mutations.move_paths(conn, triples, at, principal.username)
+                held = await mutations.paths_of(conn, [move.id for move in moves])
+                if any(held.get(move.id) != move.new for move in moves):
+                    raise _changed()
     except IntegrityError:
         raise Conflict(
             "a live secret already holds a destination path; nothing was moved",

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import and_, delete, exists, insert, or_, select, update
+from sqlalchemy import and_, bindparam, delete, exists, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from strongroom.crypto import Envelope
@@ -264,15 +264,26 @@ async def release_stale_holders_under(
     )
 
 
-async def move_path(
-    conn: AsyncConnection, secret_id: str, old: str, new: str, now: float, by: str
-) -> bool:
-    """Give a live secret, still at `old`, the path `new` (its id, versions, metadata and
-    expiry stay); False if it is no longer live at `old`. `IntegrityError` when a live secret
-    holds `new`."""
-    result = await conn.execute(
+async def move_paths(
+    conn: AsyncConnection, moves: Sequence[tuple[str, str, str]], now: float, by: str
+) -> None:
+    """Give each live secret `(id, old, new)` still at `old` the path `new` (its id, versions,
+    metadata and expiry stay), in one batch of statements; a secret no longer live at `old`
+    is left alone (the caller checks: `paths_of`). `IntegrityError` when a live secret holds a
+    `new` path."""
+    statement = (
         update(secrets)
-        .where(s.id == secret_id, s.path_key == old, live(now))
-        .values(path=new, path_key=new, updated_at=now, updated_by=by)
+        .where(s.id == bindparam("sid"), s.path_key == bindparam("old"), live(bindparam("now")))
+        .values(path=bindparam("new"), path_key=bindparam("new"), updated_at=now, updated_by=by)
     )
-    return result.rowcount > 0
+    rows = [{"sid": sid, "old": old, "new": new, "now": now} for sid, old, new in moves]
+    await conn.execute(statement, rows)
+
+
+async def paths_of(conn: AsyncConnection, ids: Sequence[str]) -> dict[str, str | None]:
+    """The path each of `ids` holds (`path_key`: None when it holds none)."""
+    found: dict[str, str | None] = {}
+    for start in range(0, len(ids), 1000):
+        query = select(s.id, s.path_key).where(s.id.in_(list(ids[start : start + 1000])))
+        found.update({row[0]: row[1] for row in await conn.execute(query)})
+    return found
