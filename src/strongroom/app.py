@@ -86,6 +86,7 @@ def api_routers() -> list[APIRouter]:
     from strongroom.modules.endpoints import router as modules_router
     from strongroom.modules.totp.endpoints import router as totp_router
     from strongroom.modules.transit.endpoints import router as transit_router
+    from strongroom.notifications.endpoints import router as notifications_router
     from strongroom.policy.endpoints import router as roles_router
     from strongroom.secrets.endpoints import router as secrets_router
     from strongroom.system.endpoints import router as system_router
@@ -100,6 +101,7 @@ def api_routers() -> list[APIRouter]:
         roles_router,
         secrets_router,
         system_router,
+        notifications_router,
         audit_router,
         # The modules' own routes before the library's /modules/{module_id}/... ones.
         transit_router,
@@ -109,6 +111,7 @@ def api_routers() -> list[APIRouter]:
 
 
 def sweepers_for(services: Services) -> list[Sweeper]:
+    from strongroom.notifications.service import sweep_notices
     from strongroom.secrets.service import sweep_expired_secrets
     from strongroom.shares.service import sweep_expired_shares
 
@@ -118,7 +121,11 @@ def sweepers_for(services: Services) -> list[Sweeper]:
     async def shares_sweep(at: float) -> int:
         return await sweep_expired_shares(services, at)
 
-    return [services.store.sweep, secrets_sweep, shares_sweep]
+    async def notices_sweep(at: float) -> int:
+        return await sweep_notices(services, at)
+
+    # Notices before the secrets sweep: a secret that just expired is still as it was.
+    return [services.store.sweep, notices_sweep, secrets_sweep, shares_sweep]
 
 
 def _document_form_bodies(app: FastAPI) -> None:

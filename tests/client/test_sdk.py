@@ -171,6 +171,7 @@ def walk(admin: Client, user: Client, name: str, ca: str, url: str) -> None:
     assert len(admin.audit.hash("some token")) == 64
     # keys
     assert admin.sys.rotate() >= 2
+    assert set(admin.sys.notifications(limit=5)) == {"items", "next_cursor"}
     modules_walk(admin, user, name)
     # logout, revoke
     assert user.revoke("srr_not-a-token")
@@ -250,6 +251,7 @@ async def awalk(admin: AsyncClient, user: AsyncClient, name: str, ca: str, url: 
     assert await admin.audit.list(limit=2)
     assert len(await admin.audit.hash("x")) == 64
     assert await admin.sys.rotate() >= 2
+    assert set(await admin.sys.notifications(limit=5)) == {"items", "next_cursor"}
     await amodules_walk(admin, user, name)
     assert await user.revoke("sra_not-a-token")
     assert await user.logout()

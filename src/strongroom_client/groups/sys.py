@@ -118,6 +118,17 @@ class Sys:
         """Abandon the rekey in progress."""
         self._c.call(rekey_cancel_call())
 
+    @route("GET", "/sys/notifications")
+    def notifications(self, limit: int = 100, cursor: str | None = None) -> dict[str, Any]:
+        """The expiry notices sent or pending, newest first: `{"items", "next_cursor"}`
+        (admin)."""
+        return self._c.call(notifications_call(limit, cursor))
+
+
+def notifications_call(limit: int, cursor: str | None) -> Call[dict[str, Any]]:
+    params = [("limit", str(limit))] + ([("cursor", cursor)] if cursor else [])
+    return Call("GET", "/sys/notifications", dict, params=params)
+
 
 class AsyncSys:
     def __init__(self, client: AsyncClient) -> None:
@@ -158,6 +169,10 @@ class AsyncSys:
     @route("POST", "/sys/rekey/cancel")
     async def rekey_cancel(self) -> None:
         await self._c.call(rekey_cancel_call())
+
+    @route("GET", "/sys/notifications")
+    async def notifications(self, limit: int = 100, cursor: str | None = None) -> dict[str, Any]:
+        return await self._c.call(notifications_call(limit, cursor))
 
 
 copy_docs(AsyncSys, Sys)
