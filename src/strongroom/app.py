@@ -82,6 +82,7 @@ def api_routers() -> list[APIRouter]:
     from strongroom.audit.endpoints import router as audit_router
     from strongroom.auth.endpoints import router as auth_router
     from strongroom.auth.seed import router as seed_auth_router
+    from strongroom.backup.endpoints import router as backup_router
     from strongroom.github.endpoints import router as github_router
     from strongroom.modules.endpoints import router as modules_router
     from strongroom.modules.totp.endpoints import router as totp_router
@@ -102,6 +103,7 @@ def api_routers() -> list[APIRouter]:
         secrets_router,
         system_router,
         notifications_router,
+        backup_router,
         audit_router,
         # The modules' own routes before the library's /modules/{module_id}/... ones.
         transit_router,

@@ -36,6 +36,8 @@ _STATIC_HEADERS = [
 _HSTS = (b"strict-transport-security", b"max-age=63072000; includeSubDomains")
 _REPLACED = {b"cache-control", b"x-content-type-options", b"x-frame-options", b"referrer-policy"}
 _BODY_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
+# Routes that read their body as a stream, a line at a time (a restore: any size).
+STREAMED_BODIES = frozenset({"/api/v1/sys/restore"})
 
 # The routes served without a session (tests/foundation/test_routes.py holds the full list and
 # checks it against this). A request elsewhere either carries a token, whose session check
@@ -130,7 +132,7 @@ class TransportGuard:
     async def _with_body_limit(
         self, scope: Scope, receive: Receive, send: Send, ctx: RequestContext
     ) -> None:
-        if scope["method"] not in _BODY_METHODS:
+        if scope["method"] not in _BODY_METHODS or scope["path"] in STREAMED_BODIES:
             await self.app(scope, receive, send)
             return
         length = None
