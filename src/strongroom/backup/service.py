@@ -53,18 +53,18 @@ async def snapshot(services: Services, *, sessions: bool) -> AsyncIterator[bytes
                 "version": VERSION,
                 "revision": await _revision(conn),
                 "created_at": now(),
-                "tables": {table.name: [c.name for c in table.columns] for table in chosen},
+                "tables": {str(t.name): [str(c.name) for c in t.columns] for t in chosen},
             }
             yield orjson.dumps(header) + b"\n"
             total = 0
             for table in chosen:
-                binary = binary_columns(table)
+                binary, name = binary_columns(table), str(table.name)
                 query = select(table).order_by(*table.primary_key.columns)
                 result = await conn.stream(query.execution_options(yield_per=BATCH))
                 async for partition in result.partitions(BATCH):
                     total += len(partition)
                     yield b"".join(
-                        orjson.dumps({"t": table.name, "r": encode(row, binary)}) + b"\n"
+                        orjson.dumps({"t": name, "r": encode(row, binary)}) + b"\n"
                         for row in partition
                     )
             yield orjson.dumps({"end": True, "rows": total}) + b"\n"
