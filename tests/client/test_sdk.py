@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import io
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,7 @@ from strongroom_client import (
     AsyncClient,
     CasMismatch,
     Client,
+    Conflict,
     Forbidden,
     InvalidCiphertext,
     InvalidGrant,
@@ -172,6 +174,11 @@ def walk(admin: Client, user: Client, name: str, ca: str, url: str) -> None:
     # keys
     assert admin.sys.rotate() >= 2
     assert set(admin.sys.notifications(limit=5)) == {"items", "next_cursor"}
+    archive = io.BytesIO()
+    assert admin.sys.backup(archive, "a long passphrase") > 0
+    archive.seek(0)
+    with pytest.raises(Conflict):  # a server holding secrets takes no restore
+        admin.sys.restore(archive, "a long passphrase", dry_run=True)
     modules_walk(admin, user, name)
     # logout, revoke
     assert user.revoke("srr_not-a-token")
@@ -252,6 +259,11 @@ async def awalk(admin: AsyncClient, user: AsyncClient, name: str, ca: str, url: 
     assert len(await admin.audit.hash("x")) == 64
     assert await admin.sys.rotate() >= 2
     assert set(await admin.sys.notifications(limit=5)) == {"items", "next_cursor"}
+    archive = io.BytesIO()
+    assert await admin.sys.backup(archive, "a long passphrase") > 0
+    archive.seek(0)
+    with pytest.raises(Conflict):
+        await admin.sys.restore(archive, "a long passphrase", dry_run=True)
     await amodules_walk(admin, user, name)
     assert await user.revoke("sra_not-a-token")
     assert await user.logout()
