@@ -12,7 +12,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -251,9 +251,16 @@ class ServerProcess:
     """A real `strongroom server` process on a free port (plain HTTP unless `tls=True`)."""
 
     def __init__(
-        self, data_dir: Path, env: Mapping[str, str], *, tls: bool = False, workers: int = 1
+        self,
+        data_dir: Path,
+        env: Mapping[str, str],
+        *,
+        tls: bool = False,
+        workers: int = 1,
+        preexec: Callable[[], None] | None = None,
     ):
         self.data_dir = data_dir
+        self.preexec = preexec
         self.port = free_port()
         self.tls = tls
         self.env = {
@@ -289,6 +296,7 @@ class ServerProcess:
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
+                preexec_fn=self.preexec,
             )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

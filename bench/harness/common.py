@@ -13,7 +13,16 @@ from typing import Any, Protocol
 
 import httpx
 
-WORKLOADS = ("read_one", "read_random", "write", "login", "token_check", "transit_encrypt")
+WORKLOADS = (
+    "read_one",
+    "read_random",
+    "write",
+    "login",
+    "token_check",
+    "transit_encrypt",
+    "vault_read",
+    "approle_login",
+)
 WORKLOAD_TITLES = {
     "read_one": "read one 1 KiB secret",
     "read_random": "read random secret",
@@ -21,7 +30,11 @@ WORKLOAD_TITLES = {
     "login": "password login",
     "token_check": "token check",
     "transit_encrypt": "transit encrypt 1 KiB",
+    # The same secret as read_one, through Vault's KV v2 API (strongroom's /v1/; OpenBao's own).
+    "vault_read": "KV v2 read via Vault API (/v1/)",
+    "approle_login": "AppRole login",
 }
+APPROLE = "bench"
 BENCH_USER = "bench"
 ONE_PATH = "bench/one"
 # The transit key both systems encrypt with (aes256-gcm on each), and the 1 KiB they encrypt.

@@ -16,6 +16,7 @@ from pathlib import Path
 import httpx
 
 from harness.common import (
+    APPROLE,
     BENCH_USER,
     TRANSIT_KEY,
     TRANSIT_PLAINTEXT,
@@ -75,6 +76,7 @@ class OpenBao:
         self.seeded = Seeded()
         self.password = secrets.token_urlsafe(18)
         self.token = ""
+        self.approle: dict[str, str] = {}
         self._root = ""
         self._process: subprocess.Popen[bytes] | None = None
 
@@ -167,6 +169,19 @@ log_level     = "warn"
         user = {"password": self.password, "token_policies": "bench", "token_ttl": "1h"}
         expect(http.post(f"/v1/auth/userpass/users/{BENCH_USER}", json=user), "userpass user")
         expect(http.get("/v1/auth/token/lookup-self", headers=self._auth()), "lookup-self")
+        self._approle(http)
+
+    def _approle(self, http: httpx.Client) -> None:
+        """AppRole with the `bench` policy, secret ids of unlimited uses (the fleet's case)."""
+        expect(http.post("/v1/sys/auth/approle", json={"type": "approle"}), "approle")
+        role = {"token_policies": "bench", "secret_id_num_uses": 0, "token_ttl": "1h"}
+        expect(http.post(f"/v1/auth/approle/role/{APPROLE}", json=role), "AppRole role")
+        role_id = expect(http.get(f"/v1/auth/approle/role/{APPROLE}/role-id"), "role id")
+        secret_id = expect(http.post(f"/v1/auth/approle/role/{APPROLE}/secret-id"), "secret id")
+        self.approle = {
+            "role_id": role_id.json()["data"]["role_id"],
+            "secret_id": secret_id.json()["data"]["secret_id"],
+        }
 
     def _check_audit(self) -> None:
         lines = self.audit_lines()
@@ -204,6 +219,14 @@ log_level     = "warn"
                 dumps({"password": self.password}),
             ),
             "token_check": RequestSpec("GET", ("/v1/auth/token/lookup-self",), auth),
+            # OpenBao's KV v2 read is its only read: the same request as read_one.
+            "vault_read": RequestSpec("GET", (self.seeded.one,), auth),
+            "approle_login": RequestSpec(
+                "POST",
+                ("/v1/auth/approle/login",),
+                {"Content-Type": "application/json"},
+                dumps(self.approle),
+            ),
             "transit_encrypt": RequestSpec(
                 "POST",
                 (f"/v1/transit/encrypt/{TRANSIT_KEY}",),

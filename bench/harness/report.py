@@ -92,9 +92,38 @@ def markdown(results: Results, meta: dict[str, Any]) -> str:
                 f"| {title} | {label} | {_num(med['requests_per_s'])} | {_num(med['p50_ms'])} | "
                 f"{_num(med['p99_ms'])} | {rps_ratio} | {p99_ratio} |"
             )
+    out += _vault_table(results)
     out += _contention_table(results) + _audit_table(results) + _rss_table(results)
     out += cli_table(results.cli)
     return "\n".join(out) + "\n"
+
+
+def _vault_table(results: Results) -> list[str]:
+    """The Vault-compatible API against the native one: the same secret read both ways."""
+    rows = []
+    for system, label in results.systems.items():
+        native, vault = (
+            results.runs.get(("read_one", system)),
+            results.runs.get(("vault_read", system)),
+        )
+        if system == BASELINE or not native or not vault:
+            continue
+        native_rps, vault_rps = median(native)["requests_per_s"], median(vault)["requests_per_s"]
+        rows.append(
+            f"| {label} | {_num(native_rps)} | {_num(vault_rps)} | "
+            f"{_ratio(vault_rps, native_rps)} |"
+        )
+    if not rows:
+        return []
+    return [
+        "",
+        "Vault-compatible API: the same 1 KiB secret read natively (`GET /api/v1/secrets/{id}`) "
+        "and as KV v2 (`GET /v1/secret/data/bench/one`, X-Vault-Token).",
+        "",
+        "| system | native read req/s | /v1/ read req/s | /v1/ ÷ native |",
+        "|---|---:|---:|---:|",
+        *rows,
+    ]
 
 
 def _contention_table(results: Results) -> list[str]:

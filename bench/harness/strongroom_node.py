@@ -15,7 +15,9 @@ from pathlib import Path
 import httpx
 
 from harness.common import (
+    APPROLE,
     BENCH_USER,
+    ONE_PATH,
     TRANSIT_KEY,
     TRANSIT_PLAINTEXT,
     WRITE_VALUE,
@@ -70,6 +72,7 @@ class StrongroomNode:
         self.seeded = Seeded()
         self.password = secrets.token_urlsafe(18)
         self.token = ""
+        self.approle: dict[str, str] = {}
         self._process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -143,6 +146,19 @@ class StrongroomNode:
             expect(http.post(f"{API}/modules/transit/enable"), "enable transit")
             key = {"name": TRANSIT_KEY, "type": "aes256-gcm"}
             expect(http.post(f"{API}/modules/transit/keys", json=key), "transit key")
+            http.headers["Authorization"] = f"Bearer {admin}"
+            self._approle(http)
+
+    def _approle(self, http: httpx.Client) -> None:
+        """An AppRole holding the `bench` role, through the Vault-compatible API (/v1/)."""
+        role = {"token_policies": ["bench"], "secret_id_num_uses": 0, "token_ttl": "1h"}
+        expect(http.post(f"/v1/auth/approle/role/{APPROLE}", json=role), "AppRole role")
+        role_id = expect(http.get(f"/v1/auth/approle/role/{APPROLE}/role-id"), "role id")
+        secret_id = expect(http.post(f"/v1/auth/approle/role/{APPROLE}/secret-id"), "secret id")
+        self.approle = {
+            "role_id": role_id.json()["data"]["role_id"],
+            "secret_id": secret_id.json()["data"]["secret_id"],
+        }
 
     def _login(self, http: httpx.Client, username: str, password: str) -> str:
         grant = {"grant_type": "password", "username": username, "password": password}
@@ -188,6 +204,15 @@ class StrongroomNode:
                 (f"{API}/modules/transit/encrypt/{TRANSIT_KEY}",),
                 auth,
                 dumps({"plaintext": TRANSIT_PLAINTEXT}),
+            ),
+            "vault_read": RequestSpec(
+                "GET", (f"/v1/secret/data/{ONE_PATH}",), {"X-Vault-Token": self.token}
+            ),
+            "approle_login": RequestSpec(
+                "POST",
+                ("/v1/auth/approle/login",),
+                {"Content-Type": "application/json"},
+                dumps(self.approle),
             ),
         }
         return specs[workload]

@@ -52,7 +52,7 @@ async def start_services(config: Config, *, run_bootstrap: bool) -> Services:
     await runtime.refresh()
     from strongroom.audit.factory import make_audit_log
 
-    audit: AuditLog = make_audit_log(config, db)
+    audit: AuditLog = make_audit_log(config, db, barrier)
     return Services(config, db, store, barrier, runtime, password_hasher(config), audit)
 
 
@@ -62,6 +62,7 @@ async def stop_services(services: Services) -> None:
         closer = getattr(extra, "aclose", None)
         if closer is not None:
             await closer()
+    await services.audit.flush()
     services.audit.close()
     services.passwords.close()
     await services.store.close()
@@ -116,6 +117,7 @@ def sweepers_for(services: Services) -> list[Sweeper]:
     from strongroom.notifications.service import sweep_notices
     from strongroom.secrets.service import sweep_expired_secrets
     from strongroom.shares.service import sweep_expired_shares
+    from strongroom.vault.wrapping import sweep_wrapped
 
     async def secrets_sweep(at: float) -> int:
         return await sweep_expired_secrets(services, at)
@@ -126,8 +128,11 @@ def sweepers_for(services: Services) -> list[Sweeper]:
     async def notices_sweep(at: float) -> int:
         return await sweep_notices(services, at)
 
+    async def wrapped_sweep(at: float) -> int:
+        return await sweep_wrapped(services, at)
+
     # Notices before the secrets sweep: a secret that just expired is still as it was.
-    return [services.store.sweep, notices_sweep, secrets_sweep, shares_sweep]
+    return [services.store.sweep, notices_sweep, secrets_sweep, shares_sweep, wrapped_sweep]
 
 
 def _document_form_bodies(app: FastAPI) -> None:
@@ -175,9 +180,9 @@ def create_app(config: Config, *, run_bootstrap: bool = True, fast_lane: bool = 
         version=__version__,
         description="A self-hosted secrets manager: encrypted secrets, revocable sessions, audit.",
         openapi_url=f"{API_PREFIX}/openapi.json",
-        docs_url=f"{API_PREFIX}/docs",
+        # Swagger UI from the package, not a CDN (strongroom.system.api_docs).
+        docs_url=None,
         redoc_url=None,
-        swagger_ui_oauth2_redirect_url=f"{API_PREFIX}/docs/oauth2-redirect",
         default_response_class=JsonResponse,
         lifespan=lifespan,
     )
@@ -186,9 +191,15 @@ def create_app(config: Config, *, run_bootstrap: bool = True, fast_lane: bool = 
     _document_form_bodies(app)
     for router in api_routers():
         app.include_router(router, prefix=API_PREFIX)
+    from strongroom.system.api_docs import docs_router
+
+    app.include_router(docs_router(API_PREFIX), prefix=API_PREFIX)
     from strongroom.ui.router import ui_router
 
     app.include_router(ui_router())
+    from strongroom.vault.http import vault_router
+
+    app.include_router(vault_router())
     from strongroom.audit.middleware import AuditMiddleware
     from strongroom.fastlane import FastLane
 

@@ -4,9 +4,11 @@ built-in roles and the initial admin. Safe to repeat: a second start creates not
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import secrets
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -36,6 +38,8 @@ HASHING_LOCK = "hashing.lock"
 class BootstrapReport:
     created: list[str] = field(default_factory=list)
     admin_password: str | None = None
+    # The stored `security.require_https` (its default when never set).
+    require_https: bool = True
 
 
 def prepare_data_dir(config: Config) -> None:
@@ -47,6 +51,40 @@ def prepare_data_dir(config: Config) -> None:
         ) from None
     if not os.access(config.data_dir, os.W_OK):
         raise ConfigError(f"data directory {config.data_dir} is not writable")
+    secure_data_dir(config.data_dir)
+
+
+_WARNED: set[str] = set()
+# Files of the data directory that may be readable by others: the public certificates.
+PUBLIC_FILES = frozenset({"ca.pem", "server.pem"})
+
+
+def secure_data_dir(directory: Path) -> None:
+    """Warn when the data directory is open to group or others, and make every file the node
+    owns in it private (0600; certificates excepted): files an older version or a lax umask
+    left readable (issue 16, finding 12). The directory itself is the operator's: only warned."""
+    try:
+        info = directory.stat()
+    except OSError:
+        return
+    if info.st_mode & 0o077 and str(directory) not in _WARNED:
+        _WARNED.add(str(directory))
+        log.warning(
+            "data directory %s is accessible by group or others (mode %o): chmod 700 it",
+            directory,
+            stat.S_IMODE(info.st_mode),
+        )
+    uid = os.geteuid()
+    for entry in os.scandir(directory):
+        if entry.name in PUBLIC_FILES:
+            continue
+        try:
+            found = entry.stat(follow_symlinks=False)
+            if stat.S_ISREG(found.st_mode) and found.st_uid == uid and found.st_mode & 0o077:
+                os.chmod(entry.path, 0o600)
+                log.info("made %s private (was mode %o)", entry.path, stat.S_IMODE(found.st_mode))
+        except OSError:
+            continue
 
 
 def tls_files(config: Config) -> tuple[Path, Path] | None:
@@ -175,10 +213,22 @@ async def bootstrap(config: Config) -> BootstrapReport:
         barrier = Barrier(db)
         await unseal_or_fail(barrier, await load_root_key(config, db, create=True))
         report.admin_password = await ensure_admin(config, db, passwords)
+        report.require_https = await _stored_require_https(db)
     finally:
         passwords.close()
         await db.dispose()
     return report
+
+
+async def _stored_require_https(db: Database) -> bool:
+    from strongroom.system.registry import SETTINGS
+    from strongroom.system.repository import load_settings
+
+    key = "security.require_https"
+    async with db.connect() as conn:
+        stored = {row.key: row.value for row in await load_settings(conn)}
+    raw = stored.get(key)
+    return bool(SETTINGS[key].default) if raw is None else bool(json.loads(raw))
 
 
 def _reason(exc: BaseException) -> str:

@@ -88,6 +88,19 @@ class Config(BaseSettings):
         description="Audit log file (JSON lines, hash-chained); default <data_dir>/audit.log; "
         "'-' or 'off' disables the file sink.",
     )
+    audit_file_max_bytes: int = Field(
+        100 * 1024 * 1024,
+        ge=0,
+        description="Rotate the audit log file before it grows past this many bytes "
+        "(audit.log -> audit.log.1 ...; the hash chain goes on in the new file); 0: never.",
+    )
+    audit_file_keep: int = Field(
+        10,
+        ge=1,
+        le=10_000,
+        description="Rotated audit log files kept (audit.log.1 ... audit.log.N); older ones "
+        "are deleted.",
+    )
     audit_stdout: bool = Field(False, description="Also write audit records to stdout.")
     audit_database: bool = Field(
         False, description="Also write audit records to the database (enables GET /api/v1/audit)."

@@ -60,6 +60,28 @@ def configure_logging(level: str, fmt: str) -> None:
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
     logging.getLogger("alembic").setLevel(logging.WARNING)
+    # Libraries whose debug (and some info) lines carry what strongroom must never log: SQL
+    # parameters and result rows (password hashes, token hashes, ciphertexts), HTTP header
+    # values, form fields. They stay at WARNING whatever the level (issue 16, finding 11).
+    quiet = max(logging.WARNING, logging.getLevelName(level.upper()))
+    for name in QUIET_LOGGERS:
+        logging.getLogger(name).setLevel(quiet)
+
+
+# Loggers of libraries that print request or database contents below WARNING.
+QUIET_LOGGERS = (
+    "sqlalchemy",
+    "aiosqlite",
+    "asyncpg",
+    "httpx",
+    "httpcore",
+    "hpack",
+    "h2",
+    "multipart",
+    "python_multipart",
+    "redis",
+    "asyncio",
+)
 
 
 # Granian's own lines (start, workers, errors) through strongroom's handler and format; its

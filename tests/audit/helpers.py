@@ -13,6 +13,8 @@ import orjson
 from fastapi import FastAPI, Request
 
 from strongroom.app import create_app
+from strongroom.audit.chain import Mac
+from strongroom.audit.verify import load_chain_key
 from strongroom.auth.dependencies import CurrentPrincipal
 from strongroom.config import Config
 from strongroom.http.context import get_context
@@ -70,11 +72,40 @@ async def open_probe_api(config: Config) -> AsyncIterator[tuple[Api, dict[str, i
             yield Api(client, app.state.holder.get()), runs
 
 
-def read_records(path: Path) -> list[dict[str, Any]]:
-    """Every line of an audit file as JSON (fails the test on a line that is not JSON)."""
+def key_env(config: Config) -> dict[str, str]:
+    """The environment that lets `strongroom audit verify` find this node's chain key."""
+    env = {"STRONGROOM_DATA_DIR": str(config.data_dir), "STRONGROOM_SEAL": config.seal.value}
+    if config.root_key is not None:
+        env["STRONGROOM_ROOT_KEY"] = config.root_key.get_secret_value()
+    if config.key_file is not None:
+        env["STRONGROOM_KEY_FILE"] = str(config.key_file)
+    if config.database_url:
+        env["STRONGROOM_DATABASE_URL"] = config.database_url
+    return env
+
+
+def chain_key(config: Config) -> Mac:
+    """The keyed hash of the node's audit chain, read from its keyring like the CLI does."""
+    overrides: dict[str, object] = {
+        "data_dir": config.data_dir,
+        "seal": config.seal.value,
+        "database_url": config.database_url,
+    }
+    if config.root_key is not None:
+        overrides["root_key"] = config.root_key.get_secret_value()
+    if config.key_file is not None:
+        overrides["key_file"] = config.key_file
+    return load_chain_key(overrides)[0]
+
+
+def read_records(path: Path, *, intents: bool = False) -> list[dict[str, Any]]:
+    """Every line of an audit file as JSON (fails the test on a line that is not JSON);
+    without the intent records a request writes before its first transaction, unless
+    `intents` (they are checked by tests/audit/test_intent.py)."""
     if not path.exists():
         return []
-    return [orjson.loads(line) for line in path.read_bytes().splitlines()]
+    records = [orjson.loads(line) for line in path.read_bytes().splitlines()]
+    return records if intents else [r for r in records if r.get("type") != "intent"]
 
 
 def break_with_full_disk(path: Path) -> Path:

@@ -9,7 +9,7 @@ import pytest
 
 from strongroom.audit.verify import verify_file
 from strongroom.config import Config
-from tests.audit.helpers import open_probe_api
+from tests.audit.helpers import chain_key, open_probe_api
 from tests.support import make_user_session
 
 EVIL_USER = "eve\nFAKE RECORD\x1b[31m\r"
@@ -44,7 +44,7 @@ async def test_control_characters_stay_inside_the_record(
     assert from_file[0]["principal"]["user"] == EVIL_USER  # type: ignore[index]
     assert from_file[1]["path"] == "/api/v1/secrets/audit-probe/x\n\x1b[31my"
     assert from_file[1]["user_agent"] == "agent\x1b[2J"
-    assert verify_file(path).ok
+    assert verify_file(path, chain_key(config)).ok
 
     stdout = capfd.readouterr().out.encode()
     from_stdout = assert_one_clean_line_per_record(stdout, 2)

@@ -13,6 +13,7 @@ from tests.audit.helpers import (
     SECRET_MARKER,
     break_with_directory,
     break_with_full_disk,
+    chain_key,
     open_probe_api,
     read_records,
     repair_directory,
@@ -61,10 +62,11 @@ async def test_sensitive_routes_refuse_until_the_sink_is_repaired(
         listing = await api.client.get("/api/v1/audit", headers=headers)
         assert listing.status_code == 503
         assert listing.json()["code"] == "audit_unavailable"
-        # Everything else still answers.
+        # Every other authenticated route too (issue 17, finding 4); the health check answers.
         assert (await api.client.get("/api/v1/sys/health")).status_code == 200
         plain = await api.client.get("/api/v1/auth/audit-probe", headers=headers)
-        assert plain.status_code == 200
+        assert plain.status_code == 503
+        assert runs["plain"] == 0
 
         repairs(path, saved)
         back = await api.client.get(secret_url, headers=headers)
@@ -72,11 +74,11 @@ async def test_sensitive_routes_refuse_until_the_sink_is_repaired(
         assert back.json()["value"] == SECRET_MARKER
         assert runs["secret"] == 3
 
-    verdict = verify_file(path)
+    verdict = verify_file(path, chain_key(config))
     assert verdict.ok, verdict.problem
     records = read_records(path)
     assert [r["type"] for r in records] == ["request", "gap", "request"]
-    assert records[1]["missed"] == 2  # the withheld secret read and the plain request
+    assert records[1]["missed"] == 1  # the withheld secret read; later ones never ran
     assert records[2]["status"] == 200
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from strongroom.audit.verify import verify_file
-from tests.audit.helpers import break_with_full_disk, read_records, repair_full_disk
+from tests.audit.helpers import break_with_full_disk, chain_key, read_records, repair_full_disk
 from tests.support import Api, make_user_session
 
 VALUE = "hunter2-db-password-0c41e7"
@@ -46,7 +46,7 @@ async def test_secret_read_with_a_broken_audit_sink_is_503_without_the_value(
     missing = await api.client.get("/api/v1/secrets/by-path/team/app/new", headers=headers)
     assert missing.status_code == 404
 
-    assert verify_file(path).ok
+    assert verify_file(path, chain_key(api.services.config)).ok
     records = read_records(path)
     creation = records[0]
     assert (creation["secret_id"], creation["secret_path"]) == (secret_id, "team/app/db")

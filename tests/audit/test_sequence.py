@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from strongroom.cli.main import main
-from tests.audit.helpers import read_records
+from tests.audit.helpers import key_env, read_records
 from tests.support import Api, make_user_session
 
 PASSWORD = "alice's long passphrase 1"
@@ -19,7 +19,7 @@ SECRET_VALUE = "db-password-MARKER-5f1e"
 
 
 async def test_scripted_sequence_leaves_exactly_the_expected_records(
-    sqlite_api: Api, capsys: pytest.CaptureFixture[str]
+    sqlite_api: Api, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     api = sqlite_api
     admin, _ = await make_user_session(api.services, "root", "admin")
@@ -99,25 +99,38 @@ async def test_scripted_sequence_leaves_exactly_the_expected_records(
     for literal in (PASSWORD, WRONG, SECRET_VALUE, tokens["access_token"], tokens["refresh_token"]):
         assert literal not in raw
     lines = audit_file.read_bytes().splitlines(keepends=True)
-    _verify_that_file_and_its_damaged_copies(audit_file, lines, start + 1, capsys)
+    await api.services.audit.flush()  # the checkpoint is in the database
+    ids = [r["request_id"] for r in records[:4]]
+    for name, value in key_env(api.services.config).items():
+        monkeypatch.setenv(name, value)
+    _verify_that_file_and_its_damaged_copies(audit_file, lines, ids, capsys)
 
 
 def _cli_verify(path: Path, capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
     code = main(["audit", "verify", str(path)])
     captured = capsys.readouterr()
-    return code, captured.out + captured.err
+    return code, captured.out
+
+
+def _line_of(lines: list[bytes], request_id: str) -> int:
+    """The 1-based line of a request's `request` record (its intent record comes before)."""
+    return next(
+        number
+        for number, line in enumerate(lines, 1)
+        if json.loads(line)["type"] == "request" and json.loads(line)["request_id"] == request_id
+    )
 
 
 def _verify_that_file_and_its_damaged_copies(
-    audit_file: Path, lines: list[bytes], first: int, capsys: pytest.CaptureFixture[str]
+    audit_file: Path, lines: list[bytes], ids: list[str], capsys: pytest.CaptureFixture[str]
 ) -> None:
     """Acceptance 2 on the sequence's own file: `strongroom audit verify` passes on it, and
-    names the record after the damage (1-based line numbers; `first` = the login's record)."""
+    names the record after the damage (1-based line numbers of the first four requests)."""
     code, output = _cli_verify(audit_file, capsys)
     assert code == 0, output
     assert output.strip() == f"OK: {len(lines)} records"
 
-    login, failed, created, read = (first + n for n in range(4))  # their 1-based lines
+    login, failed, created, read = (_line_of(lines, request_id) for request_id in ids)
     edited = json.loads(lines[read - 1])
     edited["status"] = 500
     damages = {

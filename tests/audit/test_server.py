@@ -29,9 +29,12 @@ async def hammer(server: ServerProcess, count: int) -> list[str]:
     return tokens
 
 
-def verify_cli(path: Path) -> subprocess.CompletedProcess[str]:
+def verify_cli(path: Path, *options: str) -> subprocess.CompletedProcess[str]:
+    """`strongroom audit verify PATH`, the key found beside the log (its data directory)."""
+    if not options:
+        options = ("--data-dir", str(path.parent))
     return subprocess.run(
-        [sys.executable, "-m", "strongroom.cli.main", "audit", "verify", str(path)],
+        [sys.executable, "-m", "strongroom.cli.main", "audit", "verify", *options, str(path)],
         capture_output=True,
         text=True,
         timeout=60,

@@ -145,10 +145,6 @@ def test_no_dead_token_comes_back_after_a_redis_rollback(rig: Rig) -> None:
     assert rig.call(a, "GET", ME, rig.login(a, "rita")["access_token"]).status_code == 200
 
 
-@pytest.mark.skip(
-    reason="enable once lock-outs are durable (issue 17.1, branch auth): a lock-out in force "
-    "before a Redis rollback must stay in force after it"
-)
 def test_a_lockout_in_force_survives_a_redis_rollback(rig: Rig) -> None:
     a, b = rig.nodes
     admin = rig.login(a, "admin", rig.cluster.admin_password)["access_token"]

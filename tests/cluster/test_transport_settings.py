@@ -20,7 +20,8 @@ import pytest
 from tests.cluster.conftest import cluster_env, two_nodes
 from tests.support import REDIS_URL, TEST_PASSWORD
 
-HEALTH = "/api/v1/sys/health"
+# A public route (no session check) that, unlike the health check, HTTPS covers.
+PUBLIC = "/api/v1/openapi.json"
 LOGIN = "/api/v1/auth/token/create"
 SESSIONS = "/api/v1/auth/sessions"
 ME = "/api/v1/users/me"
@@ -80,7 +81,7 @@ def _refused_for_https(response: httpx.Response) -> None:
 
 def test_require_https_toggled_on_a_applies_to_the_next_request_on_b(nodes: Nodes) -> None:
     # B listens with plain HTTP and the default policy refuses it.
-    _refused_for_https(nodes.b.get(HEALTH))
+    _refused_for_https(nodes.b.get(PUBLIC))
     token = nodes.a.post(
         LOGIN, data={"grant_type": "password", "username": "alice", "password": TEST_PASSWORD}
     ).json()["access_token"]
@@ -88,7 +89,7 @@ def test_require_https_toggled_on_a_applies_to_the_next_request_on_b(nodes: Node
     # Each kind of request (public, login, authenticated) is the first one B sees after the
     # change, so none of them can lean on an earlier request having refreshed B's settings.
     next_requests = {
-        "health": lambda: nodes.b.get(HEALTH),
+        "public": lambda: nodes.b.get(PUBLIC),
         "login": lambda: nodes.login_on_b(),
         "authenticated": lambda: nodes.b.get(ME, headers=bearer),
     }
@@ -154,10 +155,10 @@ def test_forwarded_proto_is_believed_only_while_the_proxy_is_trusted(nodes: Node
     """With HTTPS required, plain HTTP to B passes only as `X-Forwarded-Proto: https` from a
     trusted proxy; the trust is granted and withdrawn on A, seen by B's next request."""
     proxied = {"X-Forwarded-Proto": "https", "X-Forwarded-For": SPOOFED}
-    _refused_for_https(nodes.b.get(HEALTH, headers=proxied))
+    _refused_for_https(nodes.b.get(PUBLIC, headers=proxied))
     nodes.set_security(trusted_proxies=["127.0.0.1"])
-    answer = nodes.b.get(HEALTH, headers=proxied)
+    answer = nodes.b.get(PUBLIC, headers=proxied)
     assert answer.status_code == 200, answer.text
     assert answer.headers["strict-transport-security"].startswith("max-age=")
     nodes.set_security(trusted_proxies=[])
-    _refused_for_https(nodes.b.get(HEALTH, headers=proxied))
+    _refused_for_https(nodes.b.get(PUBLIC, headers=proxied))

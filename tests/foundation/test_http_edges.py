@@ -94,18 +94,18 @@ async def test_require_https_toggles_without_restart(sqlite_api: Api) -> None:
     app = sqlite_api.client._transport.app  # type: ignore[attr-defined]
     transport = httpx.ASGITransport(app=app, client=("203.0.113.7", 1))
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as plain:
-        refused = await plain.get("/api/v1/sys/health")
+        refused = await plain.get("/api/v1/openapi.json")
         assert refused.status_code == 403 and refused.json()["code"] == "https_required"
         await sqlite_api.set_settings(security__require_https=False)
-        allowed = await plain.get("/api/v1/sys/health")
+        allowed = await plain.get("/api/v1/openapi.json")
         assert allowed.status_code == 200
         assert "strict-transport-security" not in allowed.headers
         # Behind a trusted TLS-terminating proxy, X-Forwarded-Proto decides.
         await sqlite_api.set_settings(
             security__require_https=True, security__trusted_proxies=["203.0.113.7/32"]
         )
-        proxied = await plain.get("/api/v1/sys/health", headers={"X-Forwarded-Proto": "https"})
+        proxied = await plain.get("/api/v1/openapi.json", headers={"X-Forwarded-Proto": "https"})
         assert proxied.status_code == 200
         await sqlite_api.set_settings(security__trusted_proxies=[])
-        untrusted = await plain.get("/api/v1/sys/health", headers={"X-Forwarded-Proto": "https"})
+        untrusted = await plain.get("/api/v1/openapi.json", headers={"X-Forwarded-Proto": "https"})
         assert untrusted.status_code == 403

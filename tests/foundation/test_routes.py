@@ -29,6 +29,8 @@ PUBLIC = {
     ("HEAD", "/api/v1/openapi.json"),
     ("HEAD", "/api/v1/docs"),
     ("HEAD", "/api/v1/docs/oauth2-redirect"),
+    ("GET", "/api/v1/docs/assets/{name}"),
+    ("HEAD", "/api/v1/docs/assets/{name}"),
 }
 
 

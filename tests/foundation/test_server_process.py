@@ -95,15 +95,29 @@ def test_restart_reuses_the_data_directory(tmp_path: Path) -> None:
         second.stop()
 
 
-def test_plain_http_listener_refuses_when_https_is_required(tmp_path: Path) -> None:
+def test_finding_17_tls_disable_with_require_https_warns_and_keeps_health(
+    tmp_path: Path,
+) -> None:
+    """`--tls-disable` with `security.require_https` on (the default): the node says so at
+    start, refuses plain HTTP everywhere but the health check, which a load balancer uses."""
     server = ServerProcess(tmp_path / "data", {}, tls=False).start()
     try:
-        response = httpx.get(f"{server.url}/api/v1/sys/health")
-        assert response.status_code == 403
-        assert response.json() == {
-            "detail": "HTTPS is required: send this request over TLS",
-            "code": "https_required",
-        }
+        health = httpx.get(f"{server.url}/api/v1/sys/health")
+        assert health.status_code == 200, health.text
+        assert health.json()["status"] == "ok"
+        assert health.headers["x-request-id"]
+        for method, path in (
+            ("GET", "/api/v1/openapi.json"),
+            ("POST", "/api/v1/auth/token/create"),
+        ):
+            response = httpx.request(method, f"{server.url}{path}")
+            assert response.status_code == 403
+            assert response.json() == {
+                "detail": "HTTPS is required: send this request over TLS",
+                "code": "https_required",
+            }
+        log = server.log_path.read_text()
+        assert "TLS is disabled (--tls-disable) and security.require_https is on" in log
     finally:
         server.stop()
 

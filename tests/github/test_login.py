@@ -239,3 +239,30 @@ async def test_bad_session_options_change_nothing_and_ask_github_nothing(
     assert response.json()["detail"][0]["loc"][-1] == field
     assert world.github.requests == []
     assert await _user(gh, "alice") is None
+
+
+async def test_finding_5_a_github_user_with_a_deleted_users_name_reads_none_of_its_secrets(
+    gh: Api, world: World
+) -> None:
+    """A password user `bob` is deleted; GitHub's bob logs in and is provisioned as `bob`."""
+    admin_token, _ = await make_user_session(gh.services, "root", "admin")
+    await gh.create_user(admin_token, "bob")
+    old_bob = gh.auth((await gh.login("bob"))["access_token"])
+    made = await gh.client.post(
+        "/api/v1/secrets/create",
+        json={"path": "users/bob/db", "value": "OLD-BOB"},
+        headers=old_bob,
+    )
+    assert made.status_code == 200, made.text
+    deleted = await gh.client.post("/api/v1/users/bob/delete", headers=gh.auth(admin_token))
+    assert deleted.status_code == 200
+    response = await github_login(gh, world.github.issue_token(world.bob))
+    assert response.status_code == 200, response.text
+    new_bob = gh.auth(response.json()["access_token"])
+    assert (await _me(gh, response.json()["access_token"]))["username"] == "bob"
+    listed = await gh.client.get("/api/v1/secrets", headers=new_bob)
+    assert listed.json()["items"] == [], listed.text
+    for url in (f"/api/v1/secrets/{made.json()['id']}", "/api/v1/secrets/by-path/users/bob/db"):
+        old = await gh.client.get(url, headers=new_bob)
+        assert old.status_code == 404, old.text
+        assert "OLD-BOB" not in old.text

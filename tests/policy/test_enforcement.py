@@ -29,8 +29,9 @@ async def test_a_user_has_its_own_space_and_nothing_else(api: Api) -> None:
     bobs = await create(api, bob, "users/bob/db", "bob-secret")
     teams = await create(api, admin, "team-a/db", "team-secret")
     for secret in (bobs, teams):
+        # A secret outside every rule of the caller's role answers like an unknown id.
         response = await read(api, alice, secret["id"])
-        assert_error(response, 403, "forbidden")
+        assert_error(response, 404, "not_found")
         assert "bob-secret" not in response.text and "team-secret" not in response.text
         for method, suffix, body in (
             ("PUT", "", {"value": "x"}),
@@ -42,7 +43,7 @@ async def test_a_user_has_its_own_space_and_nothing_else(api: Api) -> None:
             denied = await api.client.request(
                 method, f"{BASE}/{secret['id']}{suffix}", json=body, headers=alice
             )
-            assert_error(denied, 403)
+            assert_error(denied, 404, "not_found")
     by_path = await api.client.get(f"{BASE}/by-path/users/bob/db", headers=alice)
     assert_error(by_path, 403)
     # Denied before the lookup: a path that does not exist answers the same.
@@ -67,7 +68,7 @@ async def test_read_only_role_reads_but_cannot_write(api: Api) -> None:
     assert (await read(api, reader, secret["id"])).json()["value"] == "team-value"
     by_path = await api.client.get(f"{BASE}/by-path/team-a/db", headers=reader)
     assert by_path.json()["value"] == "team-value"
-    assert_error(await read(api, reader, other["id"]), 403)
+    assert_error(await read(api, reader, other["id"]), 404, "not_found")
     create_denied = await api.client.post(
         f"{BASE}/create", json={"path": "team-a/new", "value": "x"}, headers=reader
     )
@@ -96,7 +97,7 @@ async def test_deny_beats_a_broader_grant(api: Api) -> None:
     dev = await create(api, admin, "team-a/dev/db", "dev-value")
     prod = await create(api, admin, "team-a/prod/db", "prod-value")
     assert (await read(api, caller, dev["id"])).status_code == 200
-    assert_error(await read(api, caller, prod["id"]), 403)
+    assert_error(await read(api, caller, prod["id"]), 404, "not_found")
     denied = await api.client.post(
         f"{BASE}/create", json={"path": "team-a/prod/new", "value": "x"}, headers=caller
     )
@@ -186,7 +187,7 @@ async def test_a_role_change_applies_to_the_next_request(api: Api) -> None:
         headers=admin,
     )
     assert response.status_code == 200, response.text
-    assert_error(await read(api, caller, secret["id"]), 403)
+    assert_error(await read(api, caller, secret["id"]), 404, "not_found")
 
 
 async def test_unauthenticated_secret_routes_are_401(api: Api) -> None:

@@ -70,6 +70,13 @@ async def _load_then_kill(
             asyncio.create_task(_writer(client, admin, f"{cycle}-{w}", load))
             for w in range(WRITERS)
         ]
+        # The kill comes `delay` after the first acknowledged write, not after the start of
+        # the load: a busy machine can take longer than the whole delay to answer the first
+        # request of a fresh server, and a cycle with nothing acknowledged checks nothing.
+        for _ in range(200):
+            if load.acked or all(w.done() for w in writers):
+                break
+            await asyncio.sleep(0.05)
         await asyncio.sleep(delay)
         server.stop(kill=True)  # SIGKILL, no graceful shutdown
         await asyncio.gather(*writers)

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import base64
 from typing import Any
 
-from tests.secrets.conftest import BASE, assert_error, create
+import pytest
+
+from tests.secrets.conftest import BASE, assert_error, create, headers_for
 from tests.support import Api
 
 
@@ -108,8 +111,6 @@ async def test_bad_listing_parameters_are_422(api: Api, admin: dict[str, str]) -
         {"prefix": "a/../b"},
         {"prefix": "a//"},
         {"prefix": "a\x00"},
-        {"cursor": "!!!"},
-        {"cursor": "Li4"},  # base64 of ".."
         {"limit": 0},
         {"limit": 1001},
         {"metadata.k": "nul\x00"},
@@ -120,3 +121,54 @@ async def test_bad_listing_parameters_are_422(api: Api, admin: dict[str, str]) -
         assert_error(response, 422)
     many = {f"metadata.k{n}": "v" for n in range(17)}
     assert_error(await api.client.get(BASE, params=many, headers=admin), 422)
+
+
+async def test_finding_8_list_cursors_reveal_nothing_and_cannot_be_forged(
+    api: Api, admin: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A lister sees `apps/+/config`; hidden `apps/hNN/secret` rows fill its scan range, so
+    pages end at the scan bound, and their cursors must name none of the hidden paths."""
+    from strongroom.secrets import listing
+
+    monkeypatch.setattr(listing, "MAX_SCAN", 3)
+    role = {"name": "apps-lister", "description": "t", "rules": []}
+    role["rules"] = [{"path": "apps/+/config", "capabilities": ["list"]}]
+    assert (await api.client.post("/api/v1/roles", json=role, headers=admin)).status_code == 200
+    hidden = [f"apps/h{n:02d}/secret" for n in range(8)]
+    visible = ["apps/a/config", "apps/z/config"]
+    for path in [*hidden, *visible]:
+        await create(api, admin, path)
+    lister = await headers_for(api, "erin", "apps-lister")
+    other = await headers_for(api, "frank", "apps-lister")
+    cursors: list[str] = []
+    paths: list[str] = []
+    cursor = None
+    while True:
+        query = {"limit": 5, **({"cursor": cursor} if cursor else {})}
+        response = await api.client.get(BASE, params=query, headers=lister)
+        assert response.status_code == 200, response.text
+        paths += [item["path"] for item in response.json()["items"]]
+        cursor = response.json()["next_cursor"]
+        if cursor is None:
+            break
+        cursors.append(cursor)
+    assert paths == visible
+    assert len(cursors) >= 2  # the scan bound cut pages short
+    for cursor in cursors:
+        decoded = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        for path in [*hidden, *visible]:
+            assert path.encode() not in decoded, (cursor, path)
+        # Another caller cannot use it; a tampered one is refused.
+        foreign = await api.client.get(BASE, params={"cursor": cursor}, headers=other)
+        assert_error(foreign, 400, "bad_request")
+        flipped = cursor[:-3] + ("A" if cursor[-3] != "A" else "B") + cursor[-2:]
+        tampered = await api.client.get(BASE, params={"cursor": flipped}, headers=lister)
+        assert_error(tampered, 400, "bad_request")
+    # A cursor forged from a path (what a cursor used to be) is refused, not followed.
+    for forged_path in ("apps/h03/secret", "apps/a/config", ".."):
+        forged = base64.urlsafe_b64encode(forged_path.encode()).decode().rstrip("=")
+        response = await api.client.get(BASE, params={"cursor": forged}, headers=lister)
+        assert_error(response, 400, "bad_request")
+    for junk in ("!!!", "Li4", ""):
+        response = await api.client.get(BASE, params={"cursor": junk or "x"}, headers=lister)
+        assert_error(response, 400, "bad_request")

@@ -62,7 +62,7 @@ async def test_reads_count_only_when_they_succeed(api: Api, admin: dict[str, str
     from tests.secrets.conftest import headers_for
 
     alice = await headers_for(api, "alice", "user")
-    assert_error(await read(api, alice, alice_secret["id"]), 403)
+    assert_error(await read(api, alice, alice_secret["id"]), 404)
     assert_error(await read(api, admin, alice_secret["id"], version=5), 404)
     first = await read(api, admin, alice_secret["id"])
     assert first.json()["reads"] == 1, "the refused reads were not counted"

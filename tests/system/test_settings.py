@@ -251,3 +251,31 @@ def test_readme_tables_are_generated_from_the_code(table: str) -> None:
         f"README {table} drifted: regenerate with `strongroom settings-table"
         f"{' --config' if table == 'config-table' else ''}`"
     )
+
+
+@pytest.mark.parametrize(
+    "key", ["auth.github_base_url", "auth.github_web_base_url", "auth.github_redirect_url"]
+)
+async def test_finding_16_github_urls_refuse_plain_http_except_loopback(
+    sqlite_api: Api, sq_admin: dict[str, str], key: str
+) -> None:
+    """GitHub tokens, OAuth codes and the client secret never travel in clear."""
+    before = sqlite_api.services.settings.value(key)
+    for refused in ("http://github.example.com/api/v3", "http://10.1.2.3", "http://[fe80::1]"):
+        response = await sqlite_api.client.post(
+            "/api/v1/sys/setting", json={"key": key, "value": refused}, headers=sq_admin
+        )
+        assert response.status_code == 422, (refused, response.text)
+        assert "https://" in response.json()["detail"][0]["msg"]
+        assert sqlite_api.services.settings.value(key) == before
+    grouped = await sqlite_api.client.post(
+        "/api/v1/sys/auth", json={key.split(".")[1]: "http://ghe.example.com"}, headers=sq_admin
+    )
+    assert grouped.status_code == 422, grouped.text
+    assert sqlite_api.services.settings.value(key) == before
+    for allowed in ("https://ghe.example.com/api/v3", "http://127.0.0.1:8080", "http://[::1]:9"):
+        response = await sqlite_api.client.post(
+            "/api/v1/sys/setting", json={"key": key, "value": allowed}, headers=sq_admin
+        )
+        assert response.status_code == 200, (allowed, response.text)
+        assert sqlite_api.services.settings.value(key) == allowed

@@ -4,26 +4,28 @@ Each line of the file is one record, a JSON object with three chain members:
 
     seq   1, 2, 3, ... in file order
     prev  the `hash` of the previous line's record (64 zeros for the first record)
-    hash  hex SHA-256 of  prev (64 ASCII hex characters)  +  canonical JSON of the record
-          without `hash`
+    hash  hex HMAC-SHA256, under the keyring's `audit_chain` key, of
+          prev (64 ASCII hex characters)  +  canonical JSON of the record without `hash`
 
 Canonical JSON is orjson's compact encoding with keys sorted (recursively), UTF-8, no
 whitespace; strings keep JSON's escaping, so control characters and newlines never leave
 the line. The line as written is that canonical encoding with `,"hash":"<hex>"` appended
-as the last member, then `\\n`: writing costs one encoding and one SHA-256, and the verifier
+as the last member, then `\\n`: writing costs one encoding and one HMAC, and the verifier
 recomputes the same bytes from the parsed line.
 
 Editing a record breaks its hash; deleting, inserting or swapping records breaks the `prev`
-link (and `seq`) of the next one; a record edited *and* re-hashed breaks the next `prev`.
-Removing records from the end of the file cannot be seen from the file alone: compare the
-last `seq` with another sink (stdout, database) for that.
+link (and `seq`) of the next one. The links are keyed: whoever can write the file but does not
+hold the keyring cannot recompute them after a change, so a rewritten chain is refused.
+Removing records from the end cannot be seen from the file alone: the writers keep the last
+(seq, hash) in the database (`audit_checkpoints`), and `strongroom audit verify` compares.
+(Without a key, `mac=None`, the links are plain SHA-256: only for tools and tests.)
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -48,15 +50,22 @@ class ChainHead:
 START = ChainHead(0, GENESIS)
 
 
-def record_hash(prev: str, canonical: bytes) -> str:
-    return hashlib.sha256(prev.encode("ascii") + canonical).hexdigest()
+# The keyed hash of the chain: hex HMAC-SHA256 of its input under the `audit_chain` key.
+Mac = Callable[[bytes], str]
 
 
-def chained_line(record: Mapping[str, Any], head: ChainHead) -> tuple[bytes, ChainHead]:
+def record_hash(prev: str, canonical: bytes, mac: Mac | None = None) -> str:
+    data = prev.encode("ascii") + canonical
+    return mac(data) if mac is not None else hashlib.sha256(data).hexdigest()
+
+
+def chained_line(
+    record: Mapping[str, Any], head: ChainHead, mac: Mac | None = None
+) -> tuple[bytes, ChainHead]:
     """The file line of `record` following `head`, and the new head."""
     seq = head.seq + 1
     canonical = dump({**record, "seq": seq, "prev": head.hash}, sort_keys=True)
-    digest = record_hash(head.hash, canonical)
+    digest = record_hash(head.hash, canonical, mac)
     line = b"".join((canonical[:-1], b',"hash":"', digest.encode("ascii"), b'"}\n'))
     return line, ChainHead(seq, digest)
 

@@ -11,8 +11,9 @@ from strongroom.audit.repository import RecordFilter
 from strongroom.audit.schemas import AuditPage, HashOut, HashRequest, Outcome
 from strongroom.auth.dependencies import AdminPrincipal, ServicesDep, SystemReader
 from strongroom.http.responses import JsonResponse
+from strongroom.http.strict_json import StrictJsonRoute
 
-router = APIRouter(tags=["audit"])
+router = APIRouter(route_class=StrictJsonRoute, tags=["audit"])
 
 
 @router.get(

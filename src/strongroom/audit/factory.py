@@ -2,17 +2,37 @@
 
 from __future__ import annotations
 
+import functools
 import logging
+from typing import TYPE_CHECKING
 
+from strongroom.audit.chain import Mac
 from strongroom.audit.log import AuditLog, AuditSink
-from strongroom.audit.sinks import DatabaseSink, FileSink, StdoutSink
+from strongroom.audit.sinks import Checkpointer, DatabaseSink, FileSink, StdoutSink
 from strongroom.config import Config, ConfigError
+from strongroom.crypto import KeyPurpose
 from strongroom.db import Database
+
+if TYPE_CHECKING:
+    from strongroom.barrier.service import Barrier
 
 log = logging.getLogger(__name__)
 
 
-def make_audit_log(config: Config, db: Database) -> AuditLog:
+def chain_mac(barrier: Barrier) -> Mac | None:
+    """The keyed hash of the audit chain, or None while the node is sealed."""
+    if barrier.sealed:
+        return None
+    return functools.partial(barrier.keyring.mac, KeyPurpose.audit_chain)
+
+
+def chain_name(config: Config) -> str | None:
+    """The name of the file sink's chain in `audit_checkpoints`: its resolved path."""
+    path = config.resolved_audit_file
+    return None if path is None else str(path.resolve())
+
+
+def make_audit_log(config: Config, db: Database, barrier: Barrier | None = None) -> AuditLog:
     """The audit log with the sinks the configuration names (file, stdout, database).
 
     strongroom does not run without an audit log: with every sink off this raises
@@ -24,7 +44,17 @@ def make_audit_log(config: Config, db: Database) -> AuditLog:
     sinks: list[AuditSink] = []
     path = config.resolved_audit_file
     if path is not None:
-        sinks.append(FileSink(path))
+        name = chain_name(config)
+        assert name is not None
+        sinks.append(
+            FileSink(
+                path,
+                mac=None if barrier is None else functools.partial(chain_mac, barrier),
+                max_bytes=config.audit_file_max_bytes,
+                keep=config.audit_file_keep,
+                checkpoint=Checkpointer(db, name),
+            )
+        )
     if config.audit_stdout:
         sinks.append(StdoutSink())
     if config.audit_database:

@@ -79,6 +79,23 @@ class AuditLog:
         for state in self._states:
             state.sink.close()
 
+    async def flush(self) -> None:
+        """Wait for what sinks do after a write (the file sink's checkpoint); at shutdown."""
+        for state in self._states:
+            flush = getattr(state.sink, "flush", None)
+            if flush is not None:
+                await flush()
+
+    def free_bytes(self) -> int | None:
+        """Free space where the file sink writes (the smallest of several), or None."""
+        found = [
+            free
+            for state in self._states
+            if (measure := getattr(state.sink, "free_bytes", None)) is not None
+            and (free := measure()) is not None
+        ]
+        return min(found) if found else None
+
     async def _write_to(self, state: _SinkState, record: Mapping[str, Any]) -> bool:
         if state.failing_since is not None and not await self._recover(state):
             state.missed += 1

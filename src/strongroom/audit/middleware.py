@@ -15,19 +15,35 @@ When every sink is already known broken, sensitive requests are refused before t
 
 from __future__ import annotations
 
+import asyncio
+
 import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from strongroom.audit.log import AuditLog
 from strongroom.audit.record import (
+    intent_record,
     is_sensitive_path,
     now,
+    presents_credentials,
     request_record,
     touches_authentication,
 )
 from strongroom.auth.dependencies import identify_for_audit
+from strongroom.db.intent import no_intent, reset_hook, set_hook
+from strongroom.errors import ServiceUnavailable
 from strongroom.http.context import SCOPE_KEY, RequestContext
 from strongroom.services import Services, ServicesHolder
+
+
+class AuditUnavailable(ServiceUnavailable):
+    def __init__(self) -> None:
+        super().__init__(
+            "the audit log cannot be written, so this request is refused; retry later",
+            code="audit_unavailable",
+            retry_after=5,
+        )
+
 
 _UNAVAILABLE_BODY = orjson.dumps(
     {
@@ -67,7 +83,7 @@ class AuditMiddleware:
         if audit.disabled:
             await self.app(scope, receive, send)
             return
-        sensitive = is_sensitive_path(scope["path"])
+        sensitive = is_sensitive_path(scope["path"]) or presents_credentials(scope)
         if sensitive and not audit.healthy and not await audit.probe():
             await send_unavailable(send)
             return
@@ -77,7 +93,17 @@ class AuditMiddleware:
 class _AuditedExchange:
     """One request's passage: records at response start, withholds a refused response."""
 
-    __slots__ = ("audit", "blocked", "ctx", "scope", "send", "sensitive", "services", "started")
+    __slots__ = (
+        "audit",
+        "blocked",
+        "ctx",
+        "intent",
+        "scope",
+        "send",
+        "sensitive",
+        "services",
+        "started",
+    )
 
     def __init__(
         self, scope: Scope, ctx: RequestContext, services: Services, send: Send, sensitive: bool
@@ -90,12 +116,15 @@ class _AuditedExchange:
         self.sensitive = sensitive
         self.started = False
         self.blocked = False
+        # None: no intent record yet; a future: written (or being written) by the first write.
+        self.intent: asyncio.Future[bool] | None = None
 
     async def run(self, app: ASGIApp, receive: Receive) -> None:
         # The outermost Starlette layer answers 500 for an exception that escapes the app,
         # outside this middleware: record it here as a 500, and a request that ends with no
         # response at all (the client went away) with a null status.
         status: int | None = None
+        hook = set_hook(self.write_intent)
         try:
             await app(self.scope, receive, self.send_message)
         except Exception:
@@ -103,20 +132,42 @@ class _AuditedExchange:
             self.ctx.error_code = self.ctx.error_code or "internal_error"
             raise
         finally:
+            reset_hook(hook)
             if not self.started:
                 await self._record(status)
+
+    async def write_intent(self) -> None:
+        """Before the request's first transaction: its intent record, once (db/intent.py).
+        Raises `AuditUnavailable` (nothing was written to the database) if no sink took it."""
+        if self.started:
+            return  # the request record is written: it says everything
+        if self.intent is None:
+            self.intent = asyncio.get_running_loop().create_future()
+            try:
+                with no_intent():
+                    stored = await self.audit.write(intent_record(self.scope, self.ctx, now()))
+            except BaseException:
+                self.intent.set_result(False)
+                raise
+            self.intent.set_result(stored)
+        if not await asyncio.shield(self.intent):
+            raise AuditUnavailable()
 
     def _needs_record(self) -> bool:
         ctx = self.ctx
         if ctx.principal is not None or ctx.auth_failed or ctx.audit_anyway:
             return True
+        if self.intent is not None:
+            return True  # the outcome of a request that wrote
         return touches_authentication(self.scope)
 
     async def send_message(self, message: Message) -> None:
         if message["type"] == "http.response.start" and not self.started:
             self.started = True
             recorded = await self._record(message["status"])
-            if not recorded and (self.sensitive or self.ctx.sensitive):
+            if not recorded and (
+                self.sensitive or self.ctx.sensitive or self.ctx.principal is not None
+            ):
                 self.blocked = True
                 await send_unavailable(self.send)
                 return

@@ -29,3 +29,16 @@ audit_records = Table(
     Column("outcome", String(16), nullable=True),
     Column("record", Text, nullable=False),
 )
+
+
+# The last record of each audit log file's chain, as its writers last saw it (issue 16,
+# finding 10): `strongroom audit verify` refuses a log that ends before this record, or holds
+# another record at this `seq`. `chain` names the file (its resolved path).
+audit_checkpoints = Table(
+    "audit_checkpoints",
+    metadata,
+    Column("chain", String(1024), primary_key=True),
+    Column("seq", BigInteger, nullable=False),
+    Column("hash", String(64), nullable=False),
+    Column("updated_at", Float, nullable=False),
+)

@@ -59,7 +59,11 @@ _NEVER_REFUSED = frozenset(
 
 # Routes that authenticate (log in, renew, revoke, register, GitHub): every request to them
 # is recorded, whatever its outcome.
-_AUTH_PREFIXES = ("/api/v1/auth/", "/api/v1/token/", "/api/v1/users/create")
+_AUTH_PREFIXES = ("/api/v1/auth/", "/api/v1/token/", "/api/v1/users/create", "/v1/auth/")
+# The Vault-compatible API's paths that always answer, like the native health check.
+_VAULT_NEVER_REFUSED = frozenset(
+    {"/v1/sys/health", "/v1/sys/seal-status", "/v1/sys/leader", "/v1/sys/init"}
+)
 
 
 def touches_authentication(scope: Scope) -> bool:
@@ -68,7 +72,30 @@ def touches_authentication(scope: Scope) -> bool:
     lock-out's 429, a malformed token or body, a refusal before any session check."""
     if scope["path"].startswith(_AUTH_PREFIXES):
         return True
-    return any(name == b"authorization" for name, _ in scope["headers"])
+    return any(name in (b"authorization", b"x-vault-token") for name, _ in scope["headers"])
+
+
+_UI_SESSION_COOKIE = b"__Host-strongroom-session="
+
+
+def presents_credentials(scope: Scope) -> bool:
+    """Whether a request carries credentials: an Authorization header or the web UI's session
+    cookie. With no audit sink able to write, every such request is refused (issue 17,
+    finding 4), except token revocation (it only takes access away) and the health check."""
+    if scope["path"] in _NEVER_REFUSED:
+        return False
+    for name, value in scope["headers"]:
+        if name == b"authorization" or (name == b"cookie" and _UI_SESSION_COOKIE in value):
+            return True
+    return False
+
+
+def intent_record(scope: Scope, ctx: RequestContext, at: float) -> dict[str, Any]:
+    """The record a request writes before its first database transaction (db/intent.py):
+    what it is about to do, by whom; its `request` record follows with the outcome."""
+    record = request_record(scope, ctx, None, at)
+    record.update(type="intent", outcome=None)
+    return record
 
 
 def is_sensitive_path(path: str) -> bool:
@@ -76,10 +103,14 @@ def is_sensitive_path(path: str) -> bool:
 
     The rule: under /api/v1, the first segment is one of secrets, sys, roles, users, audit,
     modules or token (the alias of auth/token), or it is auth/token/... or auth/github/...
-    (credentials are issued). Two exceptions always answer: the health check, and token
+    (credentials are issued). Under /v1 (the Vault-compatible API) every path but health,
+    seal-status and leader. Two exceptions always answer: the health check, and token
     revocation (it only takes access away, and must work while the audit log is down).
     Routes can also mark themselves with `ctx.sensitive = True`.
     """
+    if path.startswith("/v1/"):
+        # The Vault-compatible API reads and writes secrets and credentials throughout.
+        return path.rstrip("/") not in _VAULT_NEVER_REFUSED
     if not path.startswith("/api/v1/") or path in _NEVER_REFUSED:
         return False
     first, _, rest = path[8:].partition("/")

@@ -6,11 +6,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, insert, select
+from sqlalchemy import ColumnElement, insert, select, update
 
-from strongroom.audit.models import PATH_LENGTH, USERNAME_LENGTH, audit_records
+from strongroom.audit.models import PATH_LENGTH, USERNAME_LENGTH, audit_checkpoints, audit_records
 from strongroom.audit.record import dump, parse_time
-from strongroom.db import Database
+from strongroom.db import Database, now
+from strongroom.db.upsert import upsert
 
 
 def _column_text(value: str | None, length: int) -> str | None:
@@ -36,6 +37,31 @@ async def insert_record(db: Database, record: Mapping[str, Any]) -> None:
     """Store one record in its own transaction."""
     async with db.begin() as conn:
         await conn.execute(insert(audit_records).values(**_columns(record)))
+
+
+async def save_checkpoint(db: Database, chain: str, seq: int, digest: str) -> None:
+    """Move the chain's checkpoint forward to (seq, digest); never back (several writers)."""
+    table = audit_checkpoints
+    async with db.begin() as conn:
+        moved = await conn.execute(
+            update(table)
+            .where(table.c.chain == chain, table.c.seq < seq)
+            .values(seq=seq, hash=digest, updated_at=now())
+        )
+        if moved.rowcount == 0:
+            await conn.execute(
+                upsert(db, table)
+                .values(chain=chain, seq=seq, hash=digest, updated_at=now())
+                .on_conflict_do_nothing(index_elements=[table.c.chain])
+            )
+
+
+async def load_checkpoints(db: Database) -> dict[str, tuple[int, str]]:
+    """Every chain's checkpoint: {chain: (seq, hash)}."""
+    table = audit_checkpoints
+    async with db.connect() as conn:
+        rows = (await conn.execute(select(table.c.chain, table.c.seq, table.c.hash))).all()
+    return {row.chain: (int(row.seq), row.hash) for row in rows}
 
 
 @dataclass(frozen=True, slots=True)

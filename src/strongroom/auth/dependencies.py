@@ -120,6 +120,8 @@ async def identify_for_audit(services: Services, scope: Scope, ctx: RequestConte
     without consuming a use; or, for a token that is not a live one usable from this client,
     a failed authentication with the token's HMAC. Nothing when no bearer token was sent."""
     token = bearer_from_scope(scope)
+    if token is None and scope["path"].startswith("/v1/"):
+        token = header_value(scope, b"x-vault-token")  # the Vault-compatible API's header
     if token is None:
         return
     info = None

@@ -28,10 +28,11 @@ from strongroom.crypto import KeyPurpose
 from strongroom.errors import Forbidden, OAuthError
 from strongroom.http.body import document_body, parse_body
 from strongroom.http.context import get_context
+from strongroom.http.strict_json import StrictJsonRoute
 from strongroom.timefmt import rfc3339
 from strongroom.users.validation import normalise_username
 
-router = APIRouter(tags=["auth"])
+router = APIRouter(route_class=StrictJsonRoute, tags=["auth"])
 
 OAUTH_ERRORS: dict[int | str, dict[str, object]] = {
     400: {"description": "RFC 6749 error: {error, error_description}"},

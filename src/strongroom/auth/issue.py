@@ -7,6 +7,7 @@ from strongroom.auth.schemas import SessionOptions, TokenResponse
 from strongroom.crypto import ACCESS_PREFIX, REFRESH_PREFIX, new_token, token_hash
 from strongroom.db import now
 from strongroom.db.base import new_id
+from strongroom.db.intent import before_write
 from strongroom.errors import InvalidInput
 from strongroom.http.context import RequestContext
 from strongroom.services import Services
@@ -97,6 +98,7 @@ async def open_session(
         ip=ctx.client_ip,
         user_agent=(user_agent or "")[:512] or None,
     )
+    await before_write()  # the session store may be Redis: the record comes first all the same
     await services.store.create(session)
     ctx.principal = Principal(
         user.id, user.username, user.role, session.id, session.scope, method, access_expires

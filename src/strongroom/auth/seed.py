@@ -15,10 +15,11 @@ from strongroom.auth.schemas import RenewRequest, SessionOptions, TokenRequest, 
 from strongroom.errors import Forbidden
 from strongroom.http.body import document_body, parse_body
 from strongroom.http.context import get_context
+from strongroom.http.strict_json import StrictJsonRoute
 from strongroom.users.schemas import UserCreate, UserOut
 from strongroom.users.service import UserService
 
-router = APIRouter(tags=["auth"])
+router = APIRouter(route_class=StrictJsonRoute, tags=["auth"])
 
 
 class RegisterRequest(BaseModel):

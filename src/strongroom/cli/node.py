@@ -60,8 +60,20 @@ def build_parser() -> argparse.ArgumentParser:
 
     audit = commands.add_parser("audit", help="audit log tools")
     audit_commands = audit.add_subparsers(dest="audit_command", metavar="AUDIT_COMMAND")
-    verify = audit_commands.add_parser("verify", help="verify the hash chain of an audit log file")
-    verify.add_argument("file", type=Path, help="the audit log file (JSON lines)")
+    verify = audit_commands.add_parser(
+        "verify", help="verify the keyed hash chain of an audit log (and its rotated files)"
+    )
+    verify.add_argument(
+        "files", type=Path, nargs="+", metavar="FILE", help="audit log files, or a glob"
+    )
+    for name in ("data_dir", "key_file", "database_url"):
+        verify.add_argument(
+            "--" + name.replace("_", "-"),
+            dest=name,
+            default=None,
+            help=f"the node's {name.replace('_', ' ')} (env STRONGROOM_{name.upper()})",
+        )
+    verify.add_argument("--config", type=Path, default=None, help="the node's TOML file")
 
     tables = commands.add_parser(
         "settings-table", help="print the runtime settings (or --config options) as Markdown"
@@ -87,7 +99,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "audit" and args.audit_command == "verify":
             from strongroom.audit.verify import verify_command
 
-            return verify_command(args.file)
+            overrides = {
+                name: getattr(args, name)
+                for name in ("data_dir", "key_file", "database_url", "config")
+                if getattr(args, name) is not None
+            }
+            return verify_command(args.files, overrides)
         if args.command == "settings-table":
             from strongroom.system.docs import config_table, settings_table
 

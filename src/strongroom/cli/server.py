@@ -23,6 +23,7 @@ from strongroom.bootstrap import bootstrap, prepare_data_dir, tls_files
 from strongroom.config import Config, ConfigError
 from strongroom.db.engine import Database
 from strongroom.logs import GRANIAN_LOG_CONFIG, configure_logging
+from strongroom.system.limits import raise_open_files_limit
 
 log = logging.getLogger("strongroom")
 _GRANIAN_LOG_LEVELS = {
@@ -94,11 +95,21 @@ def write_address_file(config: Config, tls: bool) -> None:
 
 def serve(config: Config) -> int:
     configure_logging(config.log_level, config.log_format.value)
+    # Every file the node and its workers create is private, whatever umask it inherited.
+    os.umask(0o077)
+    raise_open_files_limit()
     prepare_data_dir(config)
     if config.port:
         _check_port(config.host, config.port)
     tls = tls_files(config)
     report = asyncio.run(bootstrap(config))
+    if tls is None and report.require_https:
+        log.warning(
+            "TLS is disabled (--tls-disable) and security.require_https is on: every request "
+            "not marked https by a trusted proxy (security.trusted_proxies, X-Forwarded-Proto) "
+            "is refused with 403 https_required, except GET /api/v1/sys/health. Put a "
+            "TLS-terminating proxy in front and trust it, or turn security.require_https off."
+        )
     _announce(config, report.admin_password, tls)
     write_address_file(config, tls is not None)
     os.environ[RESOLVED_CONFIG_ENV] = _resolved(config)
@@ -133,6 +144,7 @@ def serve(config: Config) -> int:
 
 def migrate(config: Config) -> int:
     configure_logging(config.log_level, config.log_format.value)
+    os.umask(0o077)
     prepare_data_dir(config)
 
     async def _run() -> None:

@@ -1,9 +1,9 @@
 """The keyring: versioned data keys, stored wrapped (AES-256-GCM) under the root key.
 
 `data` keys encrypt secret values and secret-typed settings; rotation adds a version and
-new writes use it while every older version stays readable. `audit` and `signing` keys are
-HMAC keys (audit correlation, OAuth state); they are created once and not rotated, so that
-HMACs stay comparable over the life of the log.
+new writes use it while every older version stays readable. `audit`, `audit_chain` and
+`signing` keys are HMAC keys (audit correlation, the audit log's hash chain, OAuth state);
+they are created once and not rotated, so that HMACs stay comparable over the life of the log.
 """
 
 from __future__ import annotations
@@ -22,6 +22,9 @@ class KeyPurpose(StrEnum):
     data = "data"
     audit = "audit"
     signing = "signing"
+    # The key of the audit log's hash chain (HMAC-SHA256 links): without it nobody can
+    # recompute the chain after dropping or editing records (issue 16, finding 10).
+    audit_chain = "audit_chain"
 
 
 @dataclass(frozen=True, slots=True)

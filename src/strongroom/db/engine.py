@@ -9,6 +9,8 @@ serialises concurrent migrations of several nodes with an advisory lock.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import os
 import sqlite3
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
@@ -30,6 +32,7 @@ from strongroom.db.hot import (
     open_sqlite_reader,
     run_asyncpg_plan,
 )
+from strongroom.db.intent import before_write
 from strongroom.db.scrub import WalScrubber
 from strongroom.db.sqlite_writer import SqliteWriter
 
@@ -79,6 +82,8 @@ class Database:
         else:
             kwargs.update(pool_size=pool_size, max_overflow=pool_size // 2, pool_pre_ping=False)
             kwargs["connect_args"] = {"server_settings": {"application_name": "strongroom"}}
+        if self.is_sqlite:
+            _create_private(self.url)
         self.engine: AsyncEngine = create_async_engine(url, **kwargs)
         if self.is_sqlite:
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
@@ -88,6 +93,7 @@ class Database:
 
     @asynccontextmanager
     async def begin(self) -> AsyncIterator[AsyncConnection]:
+        await before_write()  # the request's audit record before anything can commit
         async with self._connection() as conn, conn.begin():
             yield conn
 
@@ -133,6 +139,7 @@ class Database:
     async def run_plan(self, plan: Plan[T]) -> T:
         """Run a hot transaction (db/hot.py) atomically: committed when the plan returns,
         rolled back if it raises (`StepFailed` included)."""
+        await before_write()
         if self.is_sqlite:
             if self._writer is None:
                 self._writer = SqliteWriter(self.engine.url.database or "")
@@ -261,6 +268,19 @@ class Database:
                         text("SELECT pg_advisory_unlock(:k)"), {"k": _PG_MIGRATION_LOCK}
                     )
                     await conn.commit()
+
+
+def _create_private(url: str) -> None:
+    """Create an SQLite database file 0600 before SQLite does (it would use 0644 minus the
+    umask); its -wal and -shm files take the database file's mode (issue 16, finding 12)."""
+    from sqlalchemy.engine import make_url
+
+    database = make_url(url).database
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return
+    # On failure SQLite reports the real problem when it opens the file.
+    with contextlib.suppress(OSError):
+        os.close(os.open(database, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600))
 
 
 async def _keep_session(_connection: Any) -> None:

@@ -13,5 +13,6 @@ from strongroom.sessions import models as _sessions  # noqa: F401
 from strongroom.shares import models as _shares  # noqa: F401
 from strongroom.system import models as _system  # noqa: F401
 from strongroom.users import models as _users  # noqa: F401
+from strongroom.vault import models as _vault  # noqa: F401
 
 __all__ = ["metadata"]

@@ -21,10 +21,11 @@ from strongroom.github.schemas import GitHubLoginRequest
 from strongroom.github.service import github_token_login
 from strongroom.http.context import get_context
 from strongroom.http.responses import JsonResponse
+from strongroom.http.strict_json import StrictJsonRoute
 from strongroom.ui.security import UI_GITHUB_COOKIE
 from strongroom.ui.session import store_tokens
 
-router = APIRouter(tags=["github"])
+router = APIRouter(route_class=StrictJsonRoute, tags=["github"])
 
 GITHUB_ERRORS: dict[int | str, dict[str, object]] = {
     400: {"description": "RFC 6749 error: GitHub login disabled or not configured, bad state"},

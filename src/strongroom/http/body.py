@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Any, TypeVar
 
-import orjson
 from fastapi import Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ValidationError
 
 from strongroom.errors import StrongroomError
+from strongroom.http.strict_json import StrictJsonError, strict_loads
 
 M = TypeVar("M", bound=BaseModel)
 FORM_TYPES = {"application/x-www-form-urlencoded", "multipart/form-data"}
@@ -30,10 +30,11 @@ async def parse_body(request: Request, model: type[M]) -> M:
     elif content_type in {"application/json", ""} or content_type.endswith("+json"):
         raw = await request.body()
         try:
-            data = orjson.loads(raw) if raw else {}
-        except orjson.JSONDecodeError:
+            data = strict_loads(raw) if raw else {}
+        except ValueError as exc:  # json.JSONDecodeError, StrictJsonError
+            reason = exc.msg if isinstance(exc, StrictJsonError) else "malformed JSON"
             raise RequestValidationError(
-                [{"loc": ("body",), "msg": "malformed JSON", "type": "json_invalid"}]
+                [{"loc": ("body",), "msg": reason, "type": "json_invalid"}]
             ) from None
     else:
         raise UnsupportedMediaType("send application/json or application/x-www-form-urlencoded")

@@ -45,10 +45,14 @@ def _clean_validation_errors(errors: Any) -> list[dict[str, Any]]:
     """FastAPI's 422 items without `input` or `ctx`: they may echo a password or a secret."""
     cleaned = []
     for error in errors:
+        msg = str(error.get("msg", "invalid value"))
+        if error.get("type") == "json_invalid" and isinstance(error.get("ctx"), dict):
+            # The parser's reason (position, NaN, an integer out of range): never the input.
+            msg = f"{msg}: {error['ctx'].get('error', '')}"
         cleaned.append(
             {
                 "loc": list(error.get("loc", [])),
-                "msg": str(error.get("msg", "invalid value")),
+                "msg": msg,
                 "type": str(error.get("type", "value_error")),
             }
         )

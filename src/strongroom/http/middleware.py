@@ -23,6 +23,7 @@ from strongroom.system.registry import RuntimeSettings
 from strongroom.ui.security import UI_HEADERS
 
 UI_PREFIX = "/ui"
+HEALTH_PATHS = ("/api/v1/sys/health", "/v1/sys/health")  # strongroom's and Vault's
 UI_STATIC_PREFIX = "/ui/static/"
 
 log = logging.getLogger(__name__)
@@ -36,6 +37,9 @@ _STATIC_HEADERS = [
 _HSTS = (b"strict-transport-security", b"max-age=63072000; includeSubDomains")
 _REPLACED = {b"cache-control", b"x-content-type-options", b"x-frame-options", b"referrer-policy"}
 _BODY_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
+# An oversized HTTP/2 body is read and dropped up to this much before the 413 (see
+# `_discard_http2_body`); a client sending more gets its answer when its stream is reset.
+HTTP2_DISCARD_LIMIT = 64 * 1024 * 1024
 # Routes that read their body as a stream, a line at a time (a restore: any size).
 STREAMED_BODIES = frozenset({"/api/v1/sys/restore"})
 
@@ -58,6 +62,15 @@ PUBLIC_PREFIXES = (
     "/api/v1/auth/github/",
     "/api/v1/openapi.json",
     "/api/v1/docs",
+    # The Vault-compatible API's unauthenticated paths (strongroom.vault).
+    "/v1/sys/health",
+    "/v1/sys/seal-status",
+    "/v1/sys/init",
+    "/v1/sys/leader",
+    "/v1/auth/userpass/login/",
+    "/v1/auth/approle/login",
+    "/v1/auth/github/login",
+    "/v1/sys/wrapping/",
 )
 
 
@@ -93,7 +106,10 @@ class TransportGuard:
             await self.app(scope, receive, send)
             return
         ctx = self._context(scope, self.settings())
-        refuse = ctx.scheme != "https" and self.settings().security.require_https
+        # The health check answers over plain HTTP too: a load balancer probing a node that
+        # serves behind TLS termination (`--tls-disable`) must see it live. It reveals no data.
+        plain_ok = scope["path"] in HEALTH_PATHS
+        refuse = ctx.scheme != "https" and self.settings().security.require_https and not plain_ok
         if refuse or is_public(scope["path"]):
             # Refusal is the rare path: confirm against the current settings first; and a
             # public route's policy (client IP, scheme) must be today's on every node.
@@ -102,7 +118,7 @@ class TransportGuard:
             except Exception:  # the store is down: keep the cached policy
                 log.debug("settings refresh failed; keeping the cached policy", exc_info=True)
             ctx = self._context(scope, self.settings())
-            if ctx.scheme != "https" and self.settings().security.require_https:
+            if ctx.scheme != "https" and self.settings().security.require_https and not plain_ok:
                 await _send_error(
                     send,
                     ctx,
@@ -113,8 +129,25 @@ class TransportGuard:
                 return
         scope[SCOPE_KEY] = ctx
         token = request_id_var.set(ctx.request_id)
+        headed = _add_headers(send, ctx, scope["path"])
+        # A HEAD answer has no body. Over HTTP/1.1 the server drops it; over HTTP/2 it sent the
+        # GET's body as DATA frames, which clients reject as a protocol error.
+        headed.head = scope["method"] == "HEAD"
         try:
-            await self._with_body_limit(scope, receive, _add_headers(send, ctx, scope["path"]), ctx)
+            await self._with_body_limit(scope, receive, headed, ctx)
+        except Exception as exc:
+            # Answered here rather than by Starlette's outermost layer, which sits outside this
+            # guard: so a 500 carries the security headers and the request id like any answer.
+            if headed.started:
+                raise
+            log.error(
+                "unhandled %s on %s %s",
+                type(exc).__name__,
+                scope["method"],
+                scope["path"],
+                exc_info=exc,
+            )
+            await _send_error(send, ctx, 500, "internal error", "internal_error", close=False)
         finally:
             request_id_var.reset(token)
 
@@ -145,6 +178,7 @@ class TransportGuard:
                 await _send_error(send, ctx, 400, "invalid Content-Length header", "bad_request")
                 return
             if int(length) > self.max_body:
+                await _discard_http2_body(scope, receive)
                 await _send_error(send, ctx, 413, self._too_large(), "payload_too_large")
                 return
             await self.app(scope, receive, send)
@@ -159,6 +193,8 @@ class TransportGuard:
             chunk = message.get("body", b"")
             size += len(chunk)
             if size > self.max_body:
+                if message.get("more_body", False):
+                    await _discard_http2_body(scope, receive)
                 await _send_error(send, ctx, 413, self._too_large(), "payload_too_large")
                 return
             chunks.append(chunk)
@@ -168,6 +204,24 @@ class TransportGuard:
 
     def _too_large(self) -> str:
         return f"request body exceeds the limit of {self.max_body} bytes"
+
+
+async def _discard_http2_body(scope: Scope, receive: Receive) -> None:
+    """Before a 413 over HTTP/2: read the rest of the body and drop it, up to
+    `HTTP2_DISCARD_LIMIT`. HTTP/1.1 closes the connection instead; an HTTP/2 stream cannot, and
+    a client sends its whole body (as flow control lets it: the server grants more only as the
+    app reads) before it reads the answer. Unread, both sides waited until the client timed out.
+    Nothing is kept: memory stays flat whatever the size."""
+    if scope.get("http_version") != "2":
+        return
+    discarded = 0
+    while discarded < HTTP2_DISCARD_LIMIT:
+        message = await receive()
+        if message["type"] != "http.request":
+            return
+        discarded += len(message.get("body", b""))
+        if not message.get("more_body", False):
+            return
 
 
 def replay_body(body: bytes, receive: Receive) -> Receive:
@@ -184,7 +238,29 @@ def replay_body(body: bytes, receive: Receive) -> Receive:
     return replay
 
 
-def _add_headers(send: Send, ctx: RequestContext, path: str = "") -> Send:
+class _HeadedSend:
+    """`send` with the security headers added to the response start; notes that it started."""
+
+    __slots__ = ("extra", "head", "replaced", "send", "started")
+
+    def __init__(self, send: Send, extra: list[tuple[bytes, bytes]], replaced: set[bytes]):
+        self.send = send
+        self.extra = extra
+        self.replaced = replaced
+        self.started = False
+        self.head = False
+
+    async def __call__(self, message: Message) -> None:
+        if message["type"] == "http.response.start":
+            self.started = True
+            headers = [h for h in message.get("headers", []) if h[0] not in self.replaced]
+            message["headers"] = headers + self.extra
+        elif self.head and message["type"] == "http.response.body" and message.get("body"):
+            message = {**message, "body": b""}
+        await self.send(message)
+
+
+def _add_headers(send: Send, ctx: RequestContext, path: str = "") -> _HeadedSend:
     extra = [*_STATIC_HEADERS, (b"x-request-id", ctx.request_id.encode())]
     if ctx.scheme == "https":
         extra.append(_HSTS)
@@ -197,24 +273,19 @@ def _add_headers(send: Send, ctx: RequestContext, path: str = "") -> Send:
         extra = [h for h in extra if h[0] != b"referrer-policy"] + UI_HEADERS
         if static:
             extra = [h for h in extra if h[0] != b"cache-control"]
-
-    async def wrapped(message: Message) -> None:
-        if message["type"] == "http.response.start":
-            replaced = _REPLACED - {b"cache-control"} if static else _REPLACED
-            headers = [h for h in message.get("headers", []) if h[0] not in replaced]
-            message["headers"] = headers + extra
-        await send(message)
-
-    return wrapped
+    return _HeadedSend(send, extra, _REPLACED - {b"cache-control"} if static else _REPLACED)
 
 
-async def _send_error(send: Send, ctx: RequestContext, status: int, detail: str, code: str) -> None:
+async def _send_error(
+    send: Send, ctx: RequestContext, status: int, detail: str, code: str, *, close: bool = True
+) -> None:
     body = orjson.dumps({"detail": detail, "code": code})
     headers = [
         (b"content-type", b"application/json"),
         (b"content-length", str(len(body)).encode()),
-        (b"connection", b"close"),
     ]
+    if close:
+        headers.append((b"connection", b"close"))
     await _add_headers(send, ctx)(
         {"type": "http.response.start", "status": status, "headers": headers}
     )

@@ -14,6 +14,7 @@ from strongroom.auth.dependencies import (
     SystemReader,
 )
 from strongroom.http.context import get_context
+from strongroom.http.strict_json import StrictJsonRoute
 from strongroom.modules import service
 from strongroom.modules.schemas import (
     ModuleAdminOut,
@@ -26,7 +27,7 @@ from strongroom.modules.schemas import (
 )
 from strongroom.users.validation import normalise_username
 
-router = APIRouter(tags=["modules"])
+router = APIRouter(route_class=StrictJsonRoute, tags=["modules"])
 ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"description": "missing, invalid or expired bearer token"},
     404: {"description": "no module of that id (module_not_found)"},

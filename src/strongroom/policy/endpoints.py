@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Query, Request
 
 from strongroom.auth.dependencies import AdminPrincipal, ServicesDep
 from strongroom.http.context import get_context
+from strongroom.http.strict_json import StrictJsonRoute
 from strongroom.policy import service
 from strongroom.policy.schemas import RoleCreate, RoleOut, RolePage, RoleUpdate
 
@@ -17,7 +18,9 @@ async def policy_route(request: Request) -> None:
     get_context(request).sensitive = True
 
 
-router = APIRouter(tags=["policy"], dependencies=[Depends(policy_route)])
+router = APIRouter(
+    route_class=StrictJsonRoute, tags=["policy"], dependencies=[Depends(policy_route)]
+)
 
 ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"description": "missing, invalid or expired bearer token"},

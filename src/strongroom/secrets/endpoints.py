@@ -17,6 +17,7 @@ from strongroom.barrier.service import Sealed
 from strongroom.errors import NotFound
 from strongroom.http.context import RequestContext, context_dependency, get_context
 from strongroom.http.responses import JsonResponse
+from strongroom.http.strict_json import StrictJsonRoute
 from strongroom.secrets import listing, moving, reading, service
 from strongroom.secrets.schemas import (
     DestroyRequest,
@@ -48,7 +49,9 @@ async def secret_route(request: Request, services: ServicesDep) -> None:
         raise Sealed()
 
 
-router = APIRouter(tags=["secrets"], dependencies=[Depends(secret_route)])
+router = APIRouter(
+    route_class=StrictJsonRoute, tags=["secrets"], dependencies=[Depends(secret_route)]
+)
 Ctx = Annotated[RequestContext, Depends(context_dependency)]
 
 ERRORS: dict[int | str, dict[str, Any]] = {

@@ -31,6 +31,7 @@ from strongroom.crypto import Envelope
 from strongroom.db import Database
 from strongroom.db.batch import Batcher
 from strongroom.db.hot import HotQuery, HotStatement, PerDatabase, Plan, Step
+from strongroom.db.intent import before_write
 from strongroom.secrets.models import (
     secret_metadata,
     secret_version_keys,
@@ -223,6 +224,7 @@ class HotWrites:
         `path` (whose policy the caller checked): nothing changed then."""
         if write.metadata is not None or self._db.is_sqlite:
             raise ValueError("bump_from is for PostgreSQL writes that keep the metadata")
+        await before_write()
         return await self.batcher.submit(_Bump(write, expected, path, sealed))
 
     def _bump(self, metadata: bool, expiry: bool, cas: bool) -> HotStatement:

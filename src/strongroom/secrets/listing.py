@@ -15,12 +15,14 @@ import re
 from collections.abc import Mapping
 
 from strongroom.auth.principal import Principal
+from strongroom.crypto.aead import DecryptionError
 from strongroom.db import now
-from strongroom.errors import InvalidInput, NotFound
+from strongroom.errors import BadRequest, InvalidInput, NotFound
 from strongroom.policy.rules import Capability
 from strongroom.secrets import repository as repo
-from strongroom.secrets.access import require, role_of
+from strongroom.secrets.access import require_on_secret, role_of
 from strongroom.secrets.paths import normalize_prefix, path_problem, prefix_upper_bound
+from strongroom.secrets.schemas import INT32_MAX
 from strongroom.secrets.validation import MAX_METADATA_KEY, MAX_METADATA_VALUE
 from strongroom.services import Services
 
@@ -30,19 +32,29 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 Range = tuple[str | None, str | None]
 
 
-def encode_cursor(path: str) -> str:
-    return base64.urlsafe_b64encode(path.encode()).decode().rstrip("=")
+# Cursors are sealed under the keyring's data key and bound to the caller: opaque (a cursor
+# names no path, not even one the caller may see), unforgeable, and useless to anyone else.
+# A full page's cursor is its last item; a page cut short by MAX_SCAN continues after the
+# last row scanned, which only the sealing keeps from being read.
+_CURSOR_BINDING = b"strongroom:secrets-list-cursor:"
 
 
-def decode_cursor(cursor: str) -> str:
+def encode_cursor(services: Services, principal: Principal, path: str) -> str:
+    blob = services.barrier.encrypt(path.encode(), _CURSOR_BINDING + principal.user_id.encode())
+    return base64.urlsafe_b64encode(blob).decode().rstrip("=")
+
+
+async def decode_cursor(services: Services, principal: Principal, cursor: str) -> str:
+    """The path a cursor continues after; 400 for anything this node did not issue to this
+    caller (forged, altered, another user's, or from before a keyring change)."""
     try:
-        path = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-    except (binascii.Error, UnicodeDecodeError, ValueError):
+        blob = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        binding = _CURSOR_BINDING + principal.user_id.encode()
+        path = (await services.barrier.decrypt(blob, binding)).decode()
+    except (binascii.Error, UnicodeDecodeError, ValueError, DecryptionError):
         path = ""
     if path_problem(path) is not None:
-        raise InvalidInput(
-            "invalid cursor: pass back a next_cursor unchanged", loc=("query", "cursor")
-        )
+        raise BadRequest("invalid cursor: pass back a next_cursor unchanged")
     return path
 
 
@@ -97,7 +109,7 @@ async def list_secrets(
     role = role_of(services, principal)
     query = repo.ListQuery(
         now=now(),
-        after=decode_cursor(cursor) if cursor else None,
+        after=await decode_cursor(services, principal, cursor) if cursor else None,
         ranges=path_ranges(role.list_prefixes(principal.username), normalize_prefix(prefix)),
         metadata=check_filters(filters),
         limit=limit + 1,
@@ -109,16 +121,16 @@ async def list_secrets(
             batch = await repo.list_batch(conn, query)
             for index, row in enumerate(batch):
                 if len(items) == limit:
-                    return items, encode_cursor(items[-1].path)
+                    return items, encode_cursor(services, principal, items[-1].path)
                 scanned = scanned + 1
                 if role.allows(Capability.list, row.path, principal.username):
                     items.append(row)
                 if scanned >= MAX_SCAN and index + 1 < len(batch):
-                    return items, encode_cursor(row.path)
+                    return items, encode_cursor(services, principal, row.path)
             if len(batch) < query.limit:
                 return items, None
             if scanned >= MAX_SCAN:
-                return items, encode_cursor(batch[-1].path)
+                return items, encode_cursor(services, principal, batch[-1].path)
             query = repo.ListQuery(
                 query.now, batch[-1].path, query.ranges, query.metadata, query.limit
             )
@@ -144,7 +156,7 @@ async def list_versions(
     """Versions of a secret, newest first, without values (deleted secrets too)."""
     before = None
     if cursor:
-        if not cursor.isdigit() or len(cursor) > 10:
+        if not cursor.isdigit() or len(cursor) > 10 or int(cursor) > INT32_MAX:
             raise InvalidInput(
                 "invalid cursor: pass back a next_cursor unchanged", loc=("query", "cursor")
             )
@@ -153,7 +165,7 @@ async def list_versions(
         secret = await repo.get_secret(conn, secret_id)
         if secret is None:
             raise NotFound("no secret with this id")
-        require(services, principal, Capability.read, secret.path)
+        require_on_secret(services, principal, Capability.read, secret.path)
         if secret.destroyed:
             raise NotFound("the secret was destroyed")
         if secret.expires_at is not None and secret.expires_at <= now():

@@ -287,3 +287,36 @@ async def paths_of(conn: AsyncConnection, ids: Sequence[str]) -> dict[str, str |
         query = select(s.id, s.path_key).where(s.id.in_(list(ids[start : start + 1000])))
         found.update({row[0]: row[1] for row in await conn.execute(query)})
     return found
+
+
+# A deleted user's personal space -----------------------------------------------------------
+
+
+async def personal_secret_ids(conn: AsyncConnection, prefix: str) -> list[str]:
+    """Secrets under `prefix` not yet destroyed (deleted ones included)."""
+    query = select(s.id).where(s.path.startswith(prefix, autoescape=True), s.destroyed.is_(False))
+    return list((await conn.execute(query)).scalars())
+
+
+async def destroy_under(conn: AsyncConnection, prefix: str, now: float) -> list[str]:
+    """Destroy every secret under `prefix`, like a destroy without versions: ciphertexts
+    wiped, keys deleted, paths released; the ids destroyed. Rows are locked first (the
+    writers' order: secret row, then versions)."""
+    claim = (
+        select(s.id)
+        .where(s.path.startswith(prefix, autoescape=True), s.destroyed.is_(False))
+        .with_for_update()
+    )
+    ids = list((await conn.execute(claim)).scalars())
+    if not ids:
+        return []
+    await conn.execute(
+        update(secrets).where(s.id.in_(ids)).values(destroyed=True, path_key=None, updated_at=now)
+    )
+    await conn.execute(
+        update(secret_versions)
+        .where(v.secret_id.in_(ids), v.ciphertext.is_not(None))
+        .values(ciphertext=None, destroyed_at=now)
+    )
+    await conn.execute(delete(secret_version_keys).where(k.secret_id.in_(ids)))
+    return ids

@@ -21,7 +21,7 @@ from strongroom.http.context import RequestContext
 from strongroom.policy.rules import Capability
 from strongroom.secrets import mutations
 from strongroom.secrets import repository as repo
-from strongroom.secrets.access import require
+from strongroom.secrets.access import require, require_on_secret
 from strongroom.secrets.cache import secret_cache
 from strongroom.secrets.erasure import erased
 from strongroom.secrets.paths import normalize_path
@@ -103,7 +103,7 @@ async def _reveal(
         raise NotFound(NOT_FOUND)
     secret = row.secret
     ctx.secret_id, ctx.secret_path = secret.id, secret.path
-    require(services, principal, Capability.read, secret.path)
+    require_on_secret(services, principal, Capability.read, secret.path, NOT_FOUND)
     ensure_readable(row, now())
     if secret.max_reads is not None:
         return await _consume(services, secret.id, version)

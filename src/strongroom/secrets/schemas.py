@@ -6,7 +6,7 @@ value is kept out of every `repr` (`repr=False`), and 422 bodies never echo the 
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import orjson
 from pydantic import BaseModel, ConfigDict, Field
@@ -19,6 +19,8 @@ if TYPE_CHECKING:
     from strongroom.secrets.service import Written
 
 MAX_READS_LIMIT = 1_000_000
+# Versions are INTEGER columns (32 bits on PostgreSQL).
+INT32_MAX = 2**31 - 1
 Value = str | dict[str, Any]
 Duration = int | str
 
@@ -57,12 +59,15 @@ class SecretUpdate(_Request):
         None, description="New lifetime from now when given; the expiry is kept when omitted."
     )
     cas: int | None = Field(
-        None, ge=0, description="Write only if the current version is this one (else 409)."
+        None,
+        ge=0,
+        le=INT32_MAX,
+        description="Write only if the current version is this one (else 409).",
     )
 
 
 class DestroyRequest(_Request):
-    versions: list[int] | None = Field(
+    versions: list[Annotated[int, Field(ge=1, le=INT32_MAX)]] | None = Field(
         None,
         min_length=1,
         max_length=1000,

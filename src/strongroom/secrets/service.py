@@ -28,7 +28,7 @@ from strongroom.http.context import RequestContext
 from strongroom.policy.rules import Capability
 from strongroom.secrets import mutations
 from strongroom.secrets import repository as repo
-from strongroom.secrets.access import require
+from strongroom.secrets.access import require, require_on_secret
 from strongroom.secrets.cache import path_memo, watch_name
 from strongroom.secrets.erasure import after_sweep, erased
 from strongroom.secrets.hot_writes import NextVersion, hot_writes
@@ -154,7 +154,7 @@ async def _load(
     if secret is None:
         raise NotFound("no secret with this id")
     ctx.secret_path = secret.path
-    require(services, principal, capability, secret.path)
+    require_on_secret(services, principal, capability, secret.path)
     return secret
 
 
@@ -215,7 +215,7 @@ async def _write_next_version(
 
     def check(secret: repo.SecretRow) -> None:
         ctx.secret_path = secret.path
-        require(services, principal, Capability.update, secret.path)
+        require_on_secret(services, principal, Capability.update, secret.path)
 
     def seal(version: int) -> Envelope:
         return barrier.seal_value(plaintext, binding(secret_id, version))
@@ -252,7 +252,7 @@ async def _bump_on_hint(
     if path is None or expected is None:
         return None
     ctx.secret_path = path
-    require(services, principal, Capability.update, path)
+    require_on_secret(services, principal, Capability.update, path)
     return await hot_writes(services.db).bump_from(write, expected, path, seal(expected + 1))
 
 
@@ -297,7 +297,7 @@ def _writable(
         raise NotFound("no secret with this id")
     ctx.secret_path = secret.path
     path_memo(services).remember(secret.id, secret.path)
-    require(services, principal, Capability.update, secret.path)
+    require_on_secret(services, principal, Capability.update, secret.path)
     problem = _why_not_live(secret, now())
     if problem is not None:
         raise problem

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Mapping
 
@@ -28,8 +29,24 @@ def value_type(value: Value) -> str:
     return "string" if isinstance(value, str) else "json"
 
 
+def _finite(value: object) -> bool:
+    if isinstance(value, float):
+        return math.isfinite(value)
+    if isinstance(value, dict):
+        return all(_finite(item) for item in value.values())
+    if isinstance(value, list):
+        return all(_finite(item) for item in value)
+    return True
+
+
 def encode_value(value: Value, limits: SecretsSettings) -> bytes:
-    """The JSON bytes that get encrypted; 413 beyond `secrets.max_value_bytes`."""
+    """The JSON bytes that get encrypted; 413 beyond `secrets.max_value_bytes`; 422 for NaN or
+    Infinity anywhere in it (JSON has neither: they would be stored as `null`)."""
+    if not isinstance(value, str) and not _finite(value):
+        raise InvalidInput(
+            "NaN and Infinity are not JSON numbers: numbers must be finite",
+            loc=("body", "value"),
+        )
     try:
         encoded = orjson.dumps(value)
     except (TypeError, orjson.JSONEncodeError):

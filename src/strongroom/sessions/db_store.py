@@ -32,6 +32,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from strongroom.db import Database
 from strongroom.db.engine import DatabaseUnavailable
 from strongroom.db.hot import HotQuery, Plan, Step
+from strongroom.db.intent import no_intent
 from strongroom.sessions.login_counters import LoginCounters
 from strongroom.sessions.models import sessions, store_meta, used_refresh_tokens
 from strongroom.sessions.records import (
@@ -220,7 +221,9 @@ class DatabaseSessionStore:
             return await self._consume_counted(access_hash, client_ip, now, epoch)
         touch = self._touches.add(info.id, now)
         if self._touches.due(now):
-            with contextlib.suppress(StoreUnavailable):  # counts stay pending; next second
+            # Bookkeeping of every session that was used (last use, counts): not a change this
+            # request makes, so it needs no audit intent of its own.
+            with no_intent(), contextlib.suppress(StoreUnavailable):  # pending; next second
                 await self.flush()
         values[_USES], values[_LAST_USED] = stored_uses + touch.uses, now
         return AuthResult(AuthOutcome.ok, SessionInfo(*values), epoch)

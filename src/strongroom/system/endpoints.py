@@ -12,6 +12,7 @@ from strongroom.barrier.service import WrongRootKey
 from strongroom.crypto import RootKey
 from strongroom.errors import BadRequest, Conflict, Forbidden, InvalidInput
 from strongroom.http.context import get_context
+from strongroom.http.strict_json import StrictJsonRoute
 from strongroom.system.schemas import (
     AuthUpdate,
     HistoryItem,
@@ -27,7 +28,10 @@ from strongroom.system.schemas import (
 from strongroom.system.service import SettingsService
 from strongroom.timefmt import rfc3339
 
-router = APIRouter(tags=["system"])
+# History ids are an INTEGER column (32 bits on PostgreSQL).
+HISTORY_ID_MAX = 2**31 - 1
+
+router = APIRouter(route_class=StrictJsonRoute, tags=["system"])
 
 
 def _sensitive(request: Request) -> str:
@@ -53,10 +57,12 @@ async def settings_history(
     services: ServicesDep,
     key: Annotated[str | None, Query(max_length=200)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    cursor: Annotated[str | None, Query(max_length=20, pattern=r"^[0-9]+$")] = None,
+    cursor: Annotated[str | None, Query(max_length=10, pattern=r"^[0-9]+$")] = None,
 ) -> HistoryPage:
     """Who changed which setting when, newest first; secret values masked."""
     _sensitive(request)
+    if cursor is not None and int(cursor) > HISTORY_ID_MAX:
+        raise InvalidInput("invalid cursor: pass a next_cursor unchanged", loc=("query", "cursor"))
     entries = await SettingsService(services).history(
         key, int(cursor) if cursor else None, limit + 1
     )

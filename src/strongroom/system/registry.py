@@ -416,8 +416,25 @@ def _url(definition: SettingDef, raw: Any, roles: frozenset[str]) -> str:
     if text:
         parts = urlsplit(text)
         if parts.scheme not in {"http", "https"} or not parts.netloc:
-            raise ValueError("must be an http:// or https:// URL")
+            raise ValueError("must be an https:// URL")
+        if parts.scheme == "http" and not _loopback(parts.hostname):
+            # Tokens, OAuth codes and the client secret travel to these URLs.
+            raise ValueError(
+                "must be an https:// URL: http:// would send tokens in clear "
+                "(allowed only for a loopback host: localhost, 127.0.0.0/8, ::1)"
+            )
     return text
+
+
+def _loopback(host: str | None) -> bool:
+    if not host:
+        return False
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def _networks(_definition: SettingDef, raw: Any, _roles: frozenset[str]) -> tuple[str, ...]:

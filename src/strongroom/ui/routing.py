@@ -9,12 +9,12 @@ from urllib.parse import quote
 
 from fastapi import Depends, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.routing import APIRoute
 from starlette.responses import JSONResponse, Response
 
 from strongroom.auth.principal import Principal
 from strongroom.errors import Forbidden, OAuthError, StrongroomError
 from strongroom.http.context import get_context
+from strongroom.http.strict_json import StrictJsonRoute
 from strongroom.policy.rules import ADMIN, SYSTEM_READERS
 from strongroom.services import Services, get_services
 from strongroom.ui.render import page, redirect
@@ -73,7 +73,7 @@ def _finish(request: Request, response: Response) -> None:
     remember_csrf(request, response)
 
 
-class UiRoute(APIRoute):
+class UiRoute(StrictJsonRoute):
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         original = super().get_route_handler()
 

@@ -15,6 +15,7 @@ from strongroom.auth.dependencies import (
 from strongroom.auth.principal import Principal
 from strongroom.errors import Unauthorized
 from strongroom.http.context import get_context
+from strongroom.http.strict_json import StrictJsonRoute
 from strongroom.users.schemas import (
     Done,
     PasswordChange,
@@ -27,7 +28,7 @@ from strongroom.users.schemas import (
 )
 from strongroom.users.service import UserService
 
-router = APIRouter(tags=["users"])
+router = APIRouter(route_class=StrictJsonRoute, tags=["users"])
 
 
 async def registration_gate(actor: OptionalPrincipal, services: ServicesDep) -> Principal | None:
@@ -137,5 +138,6 @@ async def unlock_user(
 
 @router.post("/users/{username}/delete", response_model=Done)
 async def delete_user(username: str, _admin: AdminPrincipal, services: ServicesDep) -> Done:
-    """Delete a user; all their sessions end at once. The last admin cannot be deleted (409)."""
+    """Delete a user; all their sessions end at once, and every secret of their personal space
+    (`users/{username}/`) is destroyed with them. The last admin cannot be deleted (409)."""
     return Done(sessions_ended=await UserService(services).delete(username))

@@ -16,6 +16,7 @@ from strongroom.db.base import new_id
 from strongroom.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthorized
 from strongroom.http.context import RequestContext
 from strongroom.policy.rules import ADMIN, administrative_reason
+from strongroom.secrets.personal import PersonalSpace
 from strongroom.services import Services
 from strongroom.users import repository as repo
 from strongroom.users.repository import UserRow
@@ -111,11 +112,15 @@ class UserService:
             raise Conflict("this would leave no enabled admin; the last admin stays")
 
     async def delete(self, username: str) -> int:
+        """Delete the user, end its sessions, and destroy its personal space in the same
+        transaction (secrets/personal.py): a later user of that name starts empty."""
         user = await self.get(username)
-        async with self._write() as conn:
+        space = PersonalSpace(self.services, user.username)
+        async with space.ending(), self._write() as conn:
             await repo.delete_user(conn, user.id)
             if user.role == ADMIN:
                 await self._require_admin_left(conn)
+            await space.destroy(conn)
         return await self._end_sessions(user.id)
 
     async def set_disabled(self, username: str, disabled: bool) -> int:

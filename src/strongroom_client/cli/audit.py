@@ -18,13 +18,35 @@ def audit() -> None:
 
 
 @audit.command("verify")
-@click.argument("file", type=click.Path(path_type=Path))
-def verify(file: Path) -> int:
-    """Verify the hash chain of an audit log file (JSON lines): `OK: N records`, or the
-    first bad record (exit 1). Runs offline, on the file."""
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--data-dir", help="The node's data directory [env STRONGROOM_DATA_DIR].")
+@click.option("--key-file", help="The node's root key file [env STRONGROOM_KEY_FILE].")
+@click.option("--database-url", help="The node's database [env STRONGROOM_DATABASE_URL].")
+@click.option("--config", "config_file", type=click.Path(path_type=Path), help="Node TOML file.")
+def verify(
+    files: tuple[Path, ...],
+    data_dir: str | None,
+    key_file: str | None,
+    database_url: str | None,
+    config_file: Path | None,
+) -> int:
+    """Verify the keyed hash chain of an audit log and its rotated files (several FILEs or a
+    glob): `OK: N records`, or the first bad record (exit 1). Runs beside the node: the key
+    comes from its keyring (data directory, seal) and the database's checkpoint shows a cut
+    tail."""
     from strongroom.audit.verify import verify_command
 
-    return verify_command(file)
+    overrides: dict[str, object] = {
+        name: value
+        for name, value in (
+            ("data_dir", data_dir),
+            ("key_file", key_file),
+            ("database_url", database_url),
+            ("config", config_file),
+        )
+        if value is not None
+    }
+    return verify_command(list(files), overrides)
 
 
 @audit.command("list")

@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query
 
 from strongroom.auth.dependencies import CurrentPrincipal, ServicesDep
+from strongroom.http.strict_json import StrictJsonRoute
 from strongroom.modules.http import ERRORS, module_route
 from strongroom.modules.totp import service
 from strongroom.modules.totp.schemas import (
@@ -21,7 +22,7 @@ from strongroom.modules.totp.schemas import (
 )
 from strongroom.modules.transit.schemas import Deleted
 
-router = APIRouter(tags=["totp"], dependencies=[Depends(module_route)])
+router = APIRouter(route_class=StrictJsonRoute, tags=["totp"], dependencies=[Depends(module_route)])
 BASE = "/modules/totp"
 
 

@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query
 
 from strongroom.auth.dependencies import CurrentPrincipal, ServicesDep
+from strongroom.http.strict_json import StrictJsonRoute
 from strongroom.modules.http import ERRORS, module_route
 from strongroom.modules.transit import operations, service
 from strongroom.modules.transit.schemas import (
@@ -31,7 +32,9 @@ from strongroom.modules.transit.schemas import (
 )
 from strongroom.timefmt import rfc3339
 
-router = APIRouter(tags=["transit"], dependencies=[Depends(module_route)])
+router = APIRouter(
+    route_class=StrictJsonRoute, tags=["transit"], dependencies=[Depends(module_route)]
+)
 BASE = "/modules/transit"
 USE_ERRORS: dict[int | str, dict[str, Any]] = {
     **ERRORS,
