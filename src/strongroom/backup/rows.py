@@ -1,11 +1,12 @@
 """Which tables a backup holds, and how a row becomes a line of JSON and back.
 
 Every table of the schema is in a backup except what belongs to one deployment rather than
-to its data: the audit records (each node's hash chain), login lock-out counters, and the
-session store's bookkeeping. Sessions (and the refresh tokens they used) are in only when
-asked for. A table added later is in by default. Values stay as stored: secret values,
-module keys and secret-typed settings are ciphertexts under the keyring, and the keyring is
-wrapped by the root key, so a backup is no use without that key (or its shares).
+to its data: the audit records and checkpoints (the audit log's own hash chain), login
+lock-out counters, and the session store's bookkeeping. Sessions (and the refresh tokens
+they used) are in only when asked for. A table added later is in by default. Values stay as
+stored: secret values, module keys and secret-typed settings are ciphertexts under the
+keyring, and the keyring is wrapped by the root key, so a backup is no use without that key
+(or its shares).
 """
 
 from __future__ import annotations
@@ -18,7 +19,9 @@ from sqlalchemy import LargeBinary, Table
 
 from strongroom.db.schema import metadata
 
-NOT_BACKED_UP = frozenset({"audit_records", "login_failures", "store_generations", "store_meta"})
+NOT_BACKED_UP = frozenset(
+    {"audit_records", "audit_checkpoints", "login_failures", "store_generations", "store_meta"}
+)
 SESSION_TABLES = frozenset({"sessions", "used_refresh_tokens"})
 FORMAT = "strongroom-backup"
 VERSION = 1
