@@ -305,7 +305,7 @@ class ServerProcess:
             try:
                 verify: Any = self.verify if self.tls else False
                 response = httpx.get(f"{self.url}/api/v1/sys/health", verify=verify, timeout=1)
-                if response.status_code in (200, 403):
+                if response.status_code in (200, 403, 501, 503):
                     return self
             except (httpx.HTTPError, OSError):
                 pass

@@ -16,12 +16,7 @@ from fastapi import APIRouter, FastAPI
 from strongroom import __version__
 from strongroom.audit.log import AuditLog
 from strongroom.barrier.service import Barrier
-from strongroom.bootstrap import (
-    bootstrap,
-    load_root_key,
-    password_hasher,
-    unseal_or_fail,
-)
+from strongroom.bootstrap import bootstrap, password_hasher
 from strongroom.config import Config
 from strongroom.db import Database, now
 from strongroom.http.body import add_documented_bodies
@@ -47,13 +42,22 @@ async def start_services(config: Config, *, run_bootstrap: bool) -> Services:
     db = Database(config.resolved_database_url)
     store = make_store(config, db)
     barrier = Barrier(db)
-    await unseal_or_fail(barrier, await load_root_key(config, db, create=False))
+    from strongroom.seal.backends import seal_for
+    from strongroom.seal.service import SealKeeper
+
+    keeper = SealKeeper(seal_for(config), barrier, db)
+    await keeper.start()
     runtime = Runtime(db, store, barrier)
     await runtime.refresh()
     from strongroom.audit.factory import make_audit_log
 
     audit: AuditLog = make_audit_log(config, db, barrier)
-    return Services(config, db, store, barrier, runtime, password_hasher(config), audit)
+    services = Services(config, db, store, barrier, runtime, password_hasher(config), audit)
+    services.extras["seal"] = keeper
+    from strongroom.seal.rewrap import rewrapper_of
+
+    rewrapper_of(services).resume_soon()
+    return services
 
 
 async def stop_services(services: Services) -> None:
@@ -90,6 +94,7 @@ def api_routers() -> list[APIRouter]:
     from strongroom.modules.transit.endpoints import router as transit_router
     from strongroom.notifications.endpoints import router as notifications_router
     from strongroom.policy.endpoints import router as roles_router
+    from strongroom.seal.endpoints import router as seal_router
     from strongroom.secrets.endpoints import router as secrets_router
     from strongroom.system.endpoints import router as system_router
     from strongroom.users.endpoints import router as users_router
@@ -105,6 +110,7 @@ def api_routers() -> list[APIRouter]:
         system_router,
         notifications_router,
         backup_router,
+        seal_router,
         audit_router,
         # The modules' own routes before the library's /modules/{module_id}/... ones.
         transit_router,
@@ -131,8 +137,21 @@ def sweepers_for(services: Services) -> list[Sweeper]:
     async def wrapped_sweep(at: float) -> int:
         return await sweep_wrapped(services, at)
 
+    async def rewrap_resume(at: float) -> int:
+        from strongroom.seal.rewrap import rewrapper_of
+
+        rewrapper_of(services).resume_soon()  # a job left by a crashed worker, once its lease ends
+        return 0
+
     # Notices before the secrets sweep: a secret that just expired is still as it was.
-    return [services.store.sweep, notices_sweep, secrets_sweep, shares_sweep, wrapped_sweep]
+    return [
+        services.store.sweep,
+        notices_sweep,
+        secrets_sweep,
+        shares_sweep,
+        wrapped_sweep,
+        rewrap_resume,
+    ]
 
 
 def _document_form_bodies(app: FastAPI) -> None:
@@ -206,6 +225,9 @@ def create_app(config: Config, *, run_bootstrap: bool = True, fast_lane: bool = 
     if fast_lane:
         app.add_middleware(FastLane, holder=holder)
     app.add_middleware(AuditMiddleware, holder=holder)
+    from strongroom.seal.gate import SealGate
+
+    app.add_middleware(SealGate, holder=holder)
     app.add_middleware(
         TransportGuard,
         settings=holder.settings,

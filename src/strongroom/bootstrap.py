@@ -16,11 +16,11 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from strongroom.barrier.models import keyring
-from strongroom.barrier.service import Barrier, WrongRootKey
+from strongroom.barrier.service import AlreadyInitialised, Barrier, WrongRootKey
 from strongroom.config import Config, ConfigError, SealMode
 from strongroom.crypto import RootKey, generate_root_key
 from strongroom.crypto.passwords import Argon2Parameters, PasswordHasher
-from strongroom.crypto.seal import is_private, read_key_file, write_key_file
+from strongroom.crypto.seal import write_key_file
 from strongroom.crypto.tls import ensure_local_tls
 from strongroom.db import Database, now
 from strongroom.db.base import new_id
@@ -109,47 +109,56 @@ async def keyring_is_empty(db: Database) -> bool:
         )
 
 
-async def load_root_key(config: Config, db: Database, *, create: bool) -> RootKey | None:
-    """The root key the seal mode names; creates the key file only for a brand-new keyring."""
-    if config.seal is SealMode.manual:
-        return None
-    if config.seal is SealMode.env:
-        if config.root_key is None:
-            raise ConfigError("seal=env needs STRONGROOM_ROOT_KEY (base64 of 32 bytes)")
-        try:
-            return RootKey.decode(config.root_key.get_secret_value())
-        except ValueError as exc:
-            raise ConfigError(f"STRONGROOM_ROOT_KEY: {exc}") from None
-    path = config.resolved_key_file
-    if not path.exists() and create and await keyring_is_empty(db):
-        try:
-            write_key_file(path, generate_root_key())
-        except OSError as exc:
-            raise ConfigError(f"cannot create root key file {path}: {exc.strerror}") from None
-        log.info("created root key file %s", path)
+async def initialise_embedded(config: Config, db: Database) -> None:
+    """The embedded seals initialise themselves on first start (zero-config): a new key file
+    (seal=file) or STRONGROOM_ROOT_KEY (seal=env) makes the keyring. Production seals wait for
+    `sys/init`, which needs the init token: nothing here creates their keyring."""
+    if not config.seal.automatic or not await keyring_is_empty(db):
+        return
+    from strongroom.seal import repository
+    from strongroom.seal.repository import SealConfig
+
+    if config.seal is SealMode.file:
+        path = config.resolved_key_file
+        if not path.exists():
+            try:
+                write_key_file(path, generate_root_key())
+            except OSError as exc:
+                raise ConfigError(f"cannot create root key file {path}: {exc.strerror}") from None
+            log.info("created root key file %s", path)
+    barrier = Barrier(db)
     try:
-        key = read_key_file(path)
-    except OSError as exc:
-        raise ConfigError(f"cannot read root key file {path}: {exc.strerror}") from None
-    except ValueError as exc:
-        raise ConfigError(f"root key file {path}: {exc}") from None
-    if not is_private(path):
-        log.warning("root key file %s is readable by group or others; chmod 600 it", path)
-    return key
+        await barrier.initialise(await _embedded_key(config))
+    except AlreadyInitialised:
+        return  # another node made it at the same moment
+    async with db.begin() as conn:
+        await repository.save(conn, SealConfig(config.seal.value, 1, 1, None))
 
 
-async def unseal_or_fail(barrier: Barrier, root: RootKey | None) -> None:
-    if root is None:
-        log.warning("starting sealed (seal=manual): POST /api/v1/sys/unseal with the root key")
+async def _embedded_key(config: Config) -> RootKey:
+    from strongroom.seal.backends import SealUnavailable, seal_for
+
+    try:
+        return seal_for(config).recover(None)
+    except SealUnavailable as exc:
+        raise ConfigError(str(exc)) from None
+
+
+async def unseal_embedded(config: Config, barrier: Barrier) -> None:
+    """At start: an embedded seal's key must open the keyring, or the node does not start."""
+    if not config.seal.automatic:
         return
     try:
-        await barrier.unseal(root)
+        await barrier.unseal(await _embedded_key(config))
     except WrongRootKey:
         raise ConfigError("the root key does not decrypt this database's keyring") from None
 
 
-async def ensure_admin(config: Config, db: Database, passwords: PasswordHasher) -> str | None:
-    """On a database with no users, create the admin with a random password; return it."""
+async def ensure_admin(
+    config: Config, db: Database, passwords: PasswordHasher, *, keep: bool = True
+) -> str | None:
+    """On a database with no users, create the admin with a random password; return it.
+    `keep`: also write it to the admin-password file (sys/init shows it once instead)."""
     async with db.begin() as conn:
         await ensure_builtin_roles(conn)
         if await users_repo.count_users(conn) > 0:
@@ -175,7 +184,8 @@ async def ensure_admin(config: Config, db: Database, passwords: PasswordHasher) 
             await users_repo.insert_user(conn, user)
     except IntegrityError:
         return None  # another node created it first
-    _write_password_file(config.admin_password_file, config.admin_username, password)
+    if keep:
+        _write_password_file(config.admin_password_file, config.admin_username, password)
     return password
 
 
@@ -210,9 +220,14 @@ async def bootstrap(config: Config) -> BootstrapReport:
             await db.migrate()
         except (SQLAlchemyError, OSError) as exc:
             raise ConfigError(f"cannot open the database: {_reason(exc)}") from None
-        barrier = Barrier(db)
-        await unseal_or_fail(barrier, await load_root_key(config, db, create=True))
-        report.admin_password = await ensure_admin(config, db, passwords)
+        await initialise_embedded(config, db)
+        await unseal_embedded(config, Barrier(db))
+        if config.seal.automatic:
+            report.admin_password = await ensure_admin(config, db, passwords)
+        elif await keyring_is_empty(db):
+            from strongroom.seal.initauth import ensure_init_token
+
+            ensure_init_token(config)
         report.require_https = await _stored_require_https(db)
     finally:
         passwords.close()

@@ -14,7 +14,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -30,7 +30,15 @@ class LogFormat(StrEnum):
 class SealMode(StrEnum):
     file = "file"
     env = "env"
-    manual = "manual"
+    shamir = "shamir"
+    pkcs11 = "pkcs11"
+    manual = "manual"  # the former name of shamir with one share: kept as its alias
+
+    @property
+    def automatic(self) -> bool:
+        """The embedded seals (file, env) create their keyring on first start themselves;
+        the production seals (shamir, pkcs11) wait for an explicit, authenticated init."""
+        return self in (SealMode.file, SealMode.env)
 
 
 class Config(BaseSettings):
@@ -65,7 +73,21 @@ class Config(BaseSettings):
     seal: SealMode = Field(
         SealMode.file,
         description="Where the root key comes from: file (key file, created on first start), "
-        "env (STRONGROOM_ROOT_KEY), manual (start sealed, unseal over the API).",
+        "env (STRONGROOM_ROOT_KEY), shamir (split into shares at init, unsealed over the API; "
+        "manual is its alias), pkcs11 (wrapped by a key in an HSM, auto-unseal).",
+    )
+    init_token: SecretStr | None = Field(
+        None,
+        description="The credential POST /sys/init needs on a shamir or pkcs11 node (default: "
+        "a random one written to <data_dir>/init-token, mode 0600, at first start).",
+    )
+    pkcs11_library: Path | None = Field(
+        None, description="PKCS#11 module (e.g. /usr/lib/softhsm/libsofthsm2.so), seal=pkcs11."
+    )
+    pkcs11_token_label: str = Field("strongroom", description="Label of the PKCS#11 token.")
+    pkcs11_pin: SecretStr | None = Field(None, description="User PIN of the PKCS#11 token.")
+    pkcs11_key_label: str = Field(
+        "strongroom-seal", description="Label of the AES key in the HSM that wraps the root key."
     )
     key_file: Path | None = Field(
         None, description="Root key file (default: <data_dir>/root.key, mode 0600)."
@@ -122,6 +144,12 @@ class Config(BaseSettings):
     sweep_interval: float = Field(
         30.0, gt=0, le=3600, description="Seconds between sweeps of expired secrets and sessions."
     )
+    rewrap_batch_size: int = Field(
+        500, ge=1, le=10_000, description="Values the rewrap job re-encrypts per transaction."
+    )
+    rewrap_batch_pause: float = Field(
+        0.0, ge=0, le=60, description="Seconds the rewrap job rests between batches (I/O budget)."
+    )
     argon2_time_cost: int = Field(3, ge=2, le=20, description="Argon2id passes (t).")
     argon2_memory_kib: int = Field(
         65536, ge=19456, le=4 * 1024 * 1024, description="Argon2id memory in KiB (m)."
@@ -152,6 +180,16 @@ class Config(BaseSettings):
             raise ValueError("must be a redis://, rediss:// or unix:// URL")
         return value
 
+    @model_validator(mode="after")
+    def _check_seal(self) -> Config:
+        # Unseal progress (the shares given so far) lives in one process's memory: never in
+        # the database or the session store, where a copy could be combined by someone else.
+        if self.seal in (SealMode.shamir, SealMode.manual) and self.workers != 1:
+            raise ValueError("seal=shamir needs workers=1: each worker would need the shares")
+        if self.seal is SealMode.pkcs11 and self.pkcs11_library is None:
+            raise ValueError("seal=pkcs11 needs pkcs11_library (the PKCS#11 module's path)")
+        return self
+
     # Derived paths -------------------------------------------------------------------------
 
     @property
@@ -172,6 +210,10 @@ class Config(BaseSettings):
         if self.audit_file in {"-", "off", ""}:
             return None
         return Path(self.audit_file) if self.audit_file else self.data_dir / "audit.log"
+
+    @property
+    def init_token_file(self) -> Path:
+        return self.data_dir / "init-token"
 
     @property
     def admin_password_file(self) -> Path:

@@ -246,6 +246,20 @@ class InitResult:
 
 
 @dataclass(frozen=True)
+class RewrapStatus:
+    """A rewrap job (`sys/rewrap`): `state` none, running or done."""
+
+    state: str
+    id: str | None = None
+    data_version: int | None = None
+    stage: str | None = None
+    done: int = 0
+    total: int = 0
+    started_at: str | None = None
+    finished_at: str | None = None
+
+
+@dataclass(frozen=True)
 class RekeyStatus:
     """Progress of a rekey; `keys` (the new shares) once it completes."""
 

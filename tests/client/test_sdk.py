@@ -16,7 +16,9 @@ import httpx
 import pytest
 
 from strongroom_client import (
+    AlreadyInitialised,
     AsyncClient,
+    BadRequest,
     CasMismatch,
     Client,
     Conflict,
@@ -43,8 +45,8 @@ PENDING_ROUTES = {
     "sys.init": "/api/v1/sys/init",
     "sys.seal_status": "/api/v1/sys/seal-status",
     "sys.rekey_init": "/api/v1/sys/rekey/init",
-    "sys.rekey_update": "/api/v1/sys/rekey/init",
-    "sys.rekey_cancel": "/api/v1/sys/rekey/init",
+    "sys.rekey_update": "/api/v1/sys/rekey/update",
+    "sys.rekey_cancel": "/api/v1/sys/rekey/cancel",
 }
 # Public methods exercised by other tests (named) rather than by the walk below.
 ELSEWHERE = {
@@ -179,6 +181,18 @@ def walk(admin: Client, user: Client, name: str, ca: str, url: str) -> None:
     archive.seek(0)
     with pytest.raises(Conflict):  # a server holding secrets takes no restore
         admin.sys.restore(archive, "a long passphrase", dry_run=True)
+    # seal: this node is the embedded default (seal=file), initialised by its first start
+    seal = admin.sys.seal_status()
+    assert (seal.type, seal.initialized, seal.sealed, seal.t, seal.n) == ("file", True, False, 1, 1)
+    with pytest.raises(AlreadyInitialised):
+        admin.sys.init(5, 3)
+    with pytest.raises(Conflict):
+        admin.sys.rekey_init(3, 2)  # no key shares to rekey
+    with pytest.raises(BadRequest):
+        admin.sys.rekey_update("00" * 33, "nonce")
+    admin.sys.rekey_cancel()
+    assert admin.sys.rewrap().state in ("running", "done")
+    assert admin.sys.rewrap_status().data_version is not None
     modules_walk(admin, user, name)
     # logout, revoke
     assert user.revoke("srr_not-a-token")
@@ -264,6 +278,17 @@ async def awalk(admin: AsyncClient, user: AsyncClient, name: str, ca: str, url: 
     archive.seek(0)
     with pytest.raises(Conflict):
         await admin.sys.restore(archive, "a long passphrase", dry_run=True)
+    seal = await admin.sys.seal_status()
+    assert (seal.type, seal.initialized, seal.sealed) == ("file", True, False)
+    with pytest.raises(AlreadyInitialised):
+        await admin.sys.init(5, 3)
+    with pytest.raises(Conflict):
+        await admin.sys.rekey_init(3, 2)
+    with pytest.raises(BadRequest):
+        await admin.sys.rekey_update("00" * 33, "nonce")
+    await admin.sys.rekey_cancel()
+    assert (await admin.sys.rewrap()).state in ("running", "done")
+    assert (await admin.sys.rewrap_status()).data_version is not None
     await amodules_walk(admin, user, name)
     assert await user.revoke("sra_not-a-token")
     assert await user.logout()

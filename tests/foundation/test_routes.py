@@ -22,6 +22,8 @@ PUBLIC = {
     ("GET", "/api/v1/auth/github/authorize"),
     ("GET", "/api/v1/auth/github/callback"),
     ("POST", "/api/v1/sys/unseal"),
+    ("POST", "/api/v1/sys/init"),  # needs the node's init token, checked by the route
+    ("GET", "/api/v1/sys/seal-status"),
     # The app's own documents.
     ("GET", "/api/v1/openapi.json"),
     ("GET", "/api/v1/docs"),

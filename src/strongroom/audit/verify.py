@@ -25,6 +25,7 @@ import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from strongroom.audit.chain import (
     START,
@@ -35,6 +36,11 @@ from strongroom.audit.chain import (
     record_hash,
 )
 from strongroom.audit.record import dump
+
+if TYPE_CHECKING:
+    from strongroom.config import Config
+    from strongroom.crypto import RootKey
+    from strongroom.db import Database
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,6 +182,29 @@ class KeyNotFound(Exception):
     """The chain's key cannot be had (no database, no root key, another root key)."""
 
 
+async def _root_key(config: Config, db: Database) -> RootKey:
+    """The root key from the configured seal, as the node recovers it at start (read only)."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from strongroom.seal import repository as seal_repository
+    from strongroom.seal.backends import SealUnavailable, seal_for
+
+    if config.seal.value in ("shamir", "manual"):
+        raise KeyNotFound(
+            f"seal={config.seal.value}: the root key exists only as key shares; give it for this "
+            "check (STRONGROOM_SEAL=env STRONGROOM_ROOT_KEY=...)"
+        )
+    try:
+        async with db.connect() as conn:
+            stored = await seal_repository.load(conn)
+    except (SQLAlchemyError, OSError) as exc:
+        raise KeyNotFound(f"cannot read the database: {type(exc).__name__}") from None
+    try:
+        return seal_for(config).recover(None if stored is None else stored.wrapped_root)
+    except SealUnavailable as exc:
+        raise KeyNotFound(str(exc)) from None
+
+
 async def _load_key(overrides: dict[str, object]) -> tuple[Mac, dict[str, tuple[int, str]]]:
     """The chain key and every checkpoint, from the node's configuration (read only)."""
     import functools
@@ -185,8 +214,7 @@ async def _load_key(overrides: dict[str, object]) -> tuple[Mac, dict[str, tuple[
 
     from strongroom.audit import repository
     from strongroom.barrier.models import keyring as keyring_table
-    from strongroom.bootstrap import load_root_key
-    from strongroom.config import ConfigError, load_config
+    from strongroom.config import load_config
     from strongroom.crypto import DecryptionError, KeyPurpose, Keyring, WrappedKey
     from strongroom.db import Database
 
@@ -200,14 +228,7 @@ async def _load_key(overrides: dict[str, object]) -> tuple[Mac, dict[str, tuple[
         )
     db = Database(config.resolved_database_url, pool_size=1)
     try:
-        try:
-            root = await load_root_key(config, db, create=False)
-        except ConfigError as exc:
-            raise KeyNotFound(str(exc)) from None
-        if root is None:
-            raise KeyNotFound(
-                "seal=manual: give the root key (STRONGROOM_SEAL=env STRONGROOM_ROOT_KEY=...)"
-            )
+        root = await _root_key(config, db)
         try:
             async with db.connect() as conn:
                 rows = await conn.execute(

@@ -20,7 +20,17 @@ from sqlalchemy import LargeBinary, Table
 from strongroom.db.schema import metadata
 
 NOT_BACKED_UP = frozenset(
-    {"audit_records", "audit_checkpoints", "login_failures", "store_generations", "store_meta"}
+    {
+        "audit_records",
+        "audit_checkpoints",
+        "login_failures",
+        "store_generations",
+        "store_meta",
+        # How this deployment is sealed (its own init) and its running key rewraps: the
+        # server restored into keeps its own (a restore checks that its root key fits).
+        "seal_config",
+        "rewrap_jobs",
+    }
 )
 SESSION_TABLES = frozenset({"sessions", "used_refresh_tokens"})
 FORMAT = "strongroom-backup"

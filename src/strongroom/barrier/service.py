@@ -13,8 +13,9 @@ ciphertext of a version they lack, or at their next config-epoch reload.
 from __future__ import annotations
 
 import asyncio
+import logging
 
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from strongroom.barrier.models import keyring as keyring_table
@@ -28,12 +29,27 @@ from strongroom.crypto import (
     envelope,
 )
 from strongroom.db import Database, now
-from strongroom.errors import ServiceUnavailable
+from strongroom.errors import BadRequest, ServiceUnavailable
+
+log = logging.getLogger(__name__)
 
 
 class Sealed(ServiceUnavailable):
     def __init__(self) -> None:
         super().__init__("strongroom is sealed: no secret can be read or written", code="sealed")
+
+
+class NotInitialised(ServiceUnavailable):
+    def __init__(self) -> None:
+        super().__init__(
+            "strongroom is not initialised: POST /api/v1/sys/init (strongroom operator init)",
+            code="not_initialised",
+        )
+
+
+class AlreadyInitialised(BadRequest):
+    def __init__(self) -> None:
+        super().__init__("strongroom is already initialised", code="already_initialised")
 
 
 class WrongRootKey(Exception):
@@ -45,6 +61,7 @@ class Barrier:
         self._db = db
         self._root: RootKey | None = None
         self._keyring: Keyring | None = None
+        self._initialised = False
         self._lock = asyncio.Lock()
 
     def __repr__(self) -> str:
@@ -60,18 +77,70 @@ class Barrier:
             raise Sealed()
         return self._keyring
 
+    @property
+    def initialised(self) -> bool:
+        """A keyring exists (as last seen by this node: `refresh_initialised` to look again)."""
+        return self._initialised
+
+    async def refresh_initialised(self) -> bool:
+        if not self._initialised:
+            self._initialised = bool(await self._load())
+        return self._initialised
+
+    async def initialise(self, root: RootKey) -> None:
+        """Create the keyring under `root`, once: `AlreadyInitialised` if one exists (on any
+        node). The only way a keyring comes to exist; callers authenticate the caller."""
+        async with self._lock:
+            if await self._load():
+                self._initialised = True
+                raise AlreadyInitialised()
+            try:
+                await self._insert(
+                    [Keyring.new_wrapped(root, purpose, 1) for purpose in KeyPurpose], first=True
+                )
+            except IntegrityError:
+                raise AlreadyInitialised() from None  # another node initialised at that moment
+            self._initialised = True
+            self._keyring = self._check(root, await self._load())
+            self._root = root
+
     async def unseal(self, root: RootKey) -> None:
-        """Load (creating on first use) and unwrap the keyring; `WrongRootKey` if it doesn't fit."""
+        """Unwrap the stored keyring; `WrongRootKey` if it doesn't fit, `NotInitialised` if
+        there is none: unsealing never creates a keyring (a key chosen by whoever came first)."""
         async with self._lock:
             entries = await self._load()
+            if not entries:
+                raise NotInitialised()
+            self._initialised = True
+            self._check(root, entries)
             missing = [p for p in KeyPurpose if not any(e.purpose is p for e in entries)]
-            if missing:
-                if entries:
-                    self._check(root, entries)
+            if missing:  # a keyring from before a purpose existed: add it under the same root
                 await self._insert([Keyring.new_wrapped(root, purpose, 1) for purpose in missing])
                 entries = await self._load()
             self._keyring = self._check(root, entries)
             self._root = root
+
+    async def rewrap_root(self, old: RootKey, new: RootKey) -> None:
+        """Wrap every keyring entry under `new` in one transaction (root key rotation, rekey);
+        afterwards `old` unwraps nothing. `WrongRootKey` if `old` is not the current root."""
+        async with self._lock:
+            entries = await self._load()
+            try:
+                rewrapped = Keyring.rewrap(old, new, entries)
+            except DecryptionError:
+                raise WrongRootKey() from None
+            async with self._db.begin() as conn:
+                for entry in rewrapped:
+                    await conn.execute(
+                        update(keyring_table)
+                        .where(
+                            keyring_table.c.purpose == entry.purpose.value,
+                            keyring_table.c.version == entry.version,
+                        )
+                        .values(wrapped_key=entry.wrapped)
+                    )
+            if self._keyring is not None:
+                self._root = new
 
     def seal(self) -> None:
         self._keyring = None
@@ -81,7 +150,13 @@ class Barrier:
         if self._root is None:
             return
         async with self._lock:
-            self._keyring = self._check(self._root, await self._load())
+            try:
+                self._keyring = self._check(self._root, await self._load())
+            except WrongRootKey:
+                # Another node rekeyed: the root key in memory is no longer the cluster's.
+                log.warning("the keyring was rekeyed elsewhere: sealing; unseal with new shares")
+                self.seal()
+                raise Sealed() from None
 
     def fits(self, entries: list[WrappedKey]) -> bool:
         """Whether this node's root key unwraps `entries` (a keyring from elsewhere, e.g. a
@@ -158,7 +233,7 @@ class Barrier:
             )
             return [WrappedKey(KeyPurpose(p), v, w) for p, v, w in rows]
 
-    async def _insert(self, entries: list[WrappedKey]) -> None:
+    async def _insert(self, entries: list[WrappedKey], *, first: bool = False) -> None:
         try:
             async with self._db.begin() as conn:
                 await conn.execute(
@@ -174,6 +249,6 @@ class Barrier:
                     ],
                 )
         except IntegrityError:
-            # Several nodes creating the first keyring at once: keep theirs.
-            if any(e.version > 1 for e in entries):
+            # Several nodes adding a missing purpose at once: keep theirs.
+            if first or any(e.version > 1 for e in entries):
                 raise

@@ -81,6 +81,22 @@ class Keyring:
             raise DecryptionError()
         return cls(ciphers, {purpose: key for purpose, (_, key) in macs.items()})
 
+    @staticmethod
+    def rewrap(old: RootKey, new: RootKey, entries: Iterable[WrappedKey]) -> list[WrappedKey]:
+        """Every stored entry wrapped anew under `new` (root key rotation, rekey); the keys
+        themselves do not change, so no value needs re-encrypting. `DecryptionError` if `old`
+        did not wrap them."""
+        unwrapper = Cipher(old.reveal(), 0)
+        wrapper = Cipher(new.reveal(), 0)
+        rewrapped = []
+        for entry in entries:
+            binding = _wrap_binding(entry.purpose, entry.version)
+            key = unwrapper.decrypt(entry.wrapped, binding)
+            rewrapped.append(
+                WrappedKey(entry.purpose, entry.version, wrapper.encrypt(key, binding))
+            )
+        return rewrapped
+
     # Using ------------------------------------------------------------------------------------
 
     @property

@@ -50,6 +50,8 @@ STREAMED_BODIES = frozenset({"/api/v1/sys/restore"})
 PUBLIC_PREFIXES = (
     "/api/v1/sys/health",
     "/api/v1/sys/unseal",
+    "/api/v1/sys/init",
+    "/api/v1/sys/seal-status",
     "/api/v1/auth/token/create",
     "/api/v1/auth/token/renew",
     "/api/v1/auth/token/revoke",

@@ -1,4 +1,5 @@
-"""System endpoints: runtime settings (admins write, auditors read), key rotation, seal."""
+"""System endpoints: runtime settings (admins write, auditors read), key rotation.
+The seal's own routes (init, unseal, seal, rekey) are in strongroom.seal.endpoints."""
 
 from __future__ import annotations
 
@@ -8,9 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 
 from strongroom.auth.dependencies import AdminPrincipal, ServicesDep, SystemReader
-from strongroom.barrier.service import WrongRootKey
-from strongroom.crypto import RootKey
-from strongroom.errors import BadRequest, Conflict, Forbidden, InvalidInput
+from strongroom.errors import InvalidInput
 from strongroom.http.context import get_context
 from strongroom.http.strict_json import StrictJsonRoute
 from strongroom.system.schemas import (
@@ -18,12 +17,10 @@ from strongroom.system.schemas import (
     HistoryItem,
     HistoryPage,
     Rotated,
-    SealStatus,
     SecurityUpdate,
     SettingOut,
     SettingSet,
     SettingsOut,
-    UnsealRequest,
 )
 from strongroom.system.service import SettingsService
 from strongroom.timefmt import rfc3339
@@ -153,34 +150,3 @@ async def rotate_key(request: Request, _admin: AdminPrincipal, services: Service
     version = await services.barrier.rotate()
     await services.runtime.changed()
     return Rotated(data_key_version=version)
-
-
-@router.post("/sys/seal", response_model=SealStatus)
-async def seal(request: Request, _admin: AdminPrincipal, services: ServicesDep) -> SealStatus:
-    """Seal this node (only with seal=manual): it forgets the root key and answers 503 to
-    everything that needs a secret until it is unsealed again."""
-    _sensitive(request)
-    if services.config.seal.value != "manual":
-        raise Conflict("only a node started with seal=manual can be sealed over the API")
-    services.barrier.seal()
-    return SealStatus(sealed=True)
-
-
-@router.post("/sys/unseal", response_model=SealStatus)
-async def unseal(body: UnsealRequest, request: Request, services: ServicesDep) -> SealStatus:
-    """Give a sealed node (seal=manual) its root key. The key is the credential: no token."""
-    get_context(request).sensitive = True
-    if not services.barrier.sealed:
-        return SealStatus(sealed=False)
-    if services.config.seal.value != "manual":
-        raise Forbidden("this node takes its root key from its configuration")
-    try:
-        root = RootKey.decode(body.key)
-    except ValueError as exc:
-        raise BadRequest(str(exc), code="invalid_key") from None
-    try:
-        await services.barrier.unseal(root)
-    except WrongRootKey:
-        raise BadRequest("that is not this cluster's root key", code="invalid_key") from None
-    await services.runtime.reload(await services.store.get_epoch())
-    return SealStatus(sealed=False)

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Literal
+from typing import Annotated, Literal
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
 from strongroom import __version__
@@ -15,9 +15,15 @@ from strongroom.http.strict_json import StrictJsonRoute
 
 router = APIRouter(route_class=StrictJsonRoute, tags=["system"])
 
+StatusCode = Annotated[int | None, Query(ge=200, le=599)]
+
+
+HealthStatus = Literal["ok", "degraded", "sealed", "not_initialised"]
+
 
 class Health(BaseModel):
-    status: Literal["ok", "degraded"]
+    status: HealthStatus
+    initialized: bool
     sealed: bool
     version: str
     database: Literal["ok", "unavailable"]
@@ -35,15 +41,37 @@ class Health(BaseModel):
 @router.get(
     "/sys/health",
     response_model=Health,
-    responses={503: {"model": Health, "description": "The database or session store is down."}},
+    responses={
+        501: {"model": Health, "description": "Not initialised (sys/init)."},
+        503: {"model": Health, "description": "Sealed, or the database or session store is down."},
+    },
 )
-async def health(services: ServicesDep) -> JsonResponse:
-    """Liveness and readiness of this node. No authentication; reveals no data."""
+async def health(
+    services: ServicesDep,
+    activecode: StatusCode = None,
+    sealedcode: StatusCode = None,
+    uninitcode: StatusCode = None,
+) -> JsonResponse:
+    """Liveness and readiness of this node, for load balancers: 200 when it serves, 501 when
+    not initialised, 503 when sealed or when the database or session store is down. As in
+    Vault, `activecode`, `sealedcode` and `uninitcode` change those codes. No authentication;
+    reveals no data."""
     database, store = await asyncio.gather(services.db.ping(), services.store.ping())
-    ok = database and store
+    initialised = await services.barrier.refresh_initialised() if database else True
+    sealed = services.barrier.sealed
+    status: HealthStatus
+    if not (database and store):
+        status, code = "degraded", 503
+    elif not initialised:
+        status, code = "not_initialised", uninitcode or 501
+    elif sealed:
+        status, code = "sealed", sealedcode or 503
+    else:
+        status, code = "ok", activecode or 200
     body = Health(
-        status="ok" if ok else "degraded",
-        sealed=services.barrier.sealed,
+        status=status,
+        initialized=initialised,
+        sealed=sealed,
         version=__version__,
         database="ok" if database else "unavailable",
         session_store="ok" if store else "unavailable",
@@ -51,4 +79,4 @@ async def health(services: ServicesDep) -> JsonResponse:
         audit="ok" if services.audit.healthy else "failing",
         audit_disk_free_bytes=services.audit.free_bytes(),
     )
-    return JsonResponse(body.model_dump(), status_code=200 if ok else 503)
+    return JsonResponse(body.model_dump(), status_code=code)

@@ -97,15 +97,5 @@ class HistoryPage(BaseModel):
     next_cursor: str | None
 
 
-class UnsealRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    key: str = Field(max_length=200, description="The root key, base64 of 32 bytes.")
-
-
-class SealStatus(BaseModel):
-    sealed: bool
-
-
 class Rotated(BaseModel):
     data_key_version: int

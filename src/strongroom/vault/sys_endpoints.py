@@ -41,19 +41,22 @@ def _flag(call: VaultCall, name: str, default: int) -> int:
 
 @route("sys/health", "GET")
 async def health(call: VaultCall) -> Reply:
-    """Vault's codes: 200 active (every strongroom node is active), 503 sealed; 501 never
-    (strongroom initialises itself); the query flags change the codes."""
+    """Vault's codes: 200 active (every strongroom node is active), 501 not initialised,
+    503 sealed; the query flags change the codes."""
     services = call.services
     sealed = services.barrier.sealed
     database, store = await asyncio.gather(services.db.ping(), services.store.ping())
-    if sealed:
+    initialised = await services.barrier.refresh_initialised() if database else True
+    if not initialised:
+        status = _flag(call, "uninitcode", 501)
+    elif sealed:
         status = _flag(call, "sealedcode", 503)
     elif not (database and store):
         status = 503
     else:
         status = _flag(call, "activecode", 200)
     body = {
-        "initialized": True,
+        "initialized": initialised,
         "sealed": sealed,
         "standby": False,
         "performance_standby": False,
@@ -67,16 +70,19 @@ async def health(call: VaultCall) -> Reply:
     return Reply(raw=body, status=status)
 
 
-def _seal_status(call: VaultCall) -> dict[str, Any]:
+async def _seal_status(call: VaultCall) -> dict[str, Any]:
+    from strongroom.seal.endpoints import keeper_of
+
     services = call.services
+    state = await keeper_of(services).state()
     return {
-        "type": "shamir",
-        "initialized": True,
-        "sealed": services.barrier.sealed,
-        "t": 1,
-        "n": 1,
-        "progress": 0,
-        "nonce": "",
+        "type": state.seal_type,
+        "initialized": state.initialised,
+        "sealed": state.sealed,
+        "t": state.threshold,
+        "n": state.shares,
+        "progress": state.progress,
+        "nonce": state.nonce,
         "version": __version__,
         "build_date": "",
         "migration": False,
@@ -89,13 +95,13 @@ def _seal_status(call: VaultCall) -> dict[str, Any]:
 
 @route("sys/init", "GET")
 async def init_status(call: VaultCall) -> Reply:
-    """strongroom initialises itself (or through `strongroom operator init`)."""
-    return Reply(raw={"initialized": True})
+    """Whether a keyring exists (`strongroom operator init` makes one on production seals)."""
+    return Reply(raw={"initialized": await call.services.barrier.refresh_initialised()})
 
 
 @route("sys/seal-status", "GET")
 async def seal_status(call: VaultCall) -> Reply:
-    return Reply(raw=_seal_status(call))
+    return Reply(raw=await _seal_status(call))
 
 
 @route("sys/leader", "GET")

@@ -8,7 +8,14 @@ import asyncio
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 from strongroom_client._core import Call, copy_docs, no_content, route
-from strongroom_client.models import Health, InitResult, RekeyStatus, SealStatus, build
+from strongroom_client.models import (
+    Health,
+    InitResult,
+    RekeyStatus,
+    RewrapStatus,
+    SealStatus,
+    build,
+)
 
 if TYPE_CHECKING:
     from strongroom_client.aio import AsyncClient
@@ -50,6 +57,14 @@ def seal_call() -> Call[SealStatus]:
 
 def rotate_call() -> Call[int]:
     return Call("POST", "/sys/rotate", lambda d: int(d["data_key_version"]))
+
+
+def rewrap_call() -> Call[RewrapStatus]:
+    return Call("POST", "/sys/rewrap", lambda d: build(RewrapStatus, d), json={})
+
+
+def rewrap_status_call() -> Call[RewrapStatus]:
+    return Call("GET", "/sys/rewrap", lambda d: build(RewrapStatus, d))
 
 
 def rekey_init_call(shares: int, threshold: int) -> Call[RekeyStatus]:
@@ -103,6 +118,17 @@ class Sys:
     def rotate(self) -> int:
         """Add a data-key version for new writes; returns its number (admin)."""
         return self._c.call(rotate_call())
+
+    @route("POST", "/sys/rewrap")
+    def rewrap(self) -> RewrapStatus:
+        """Start re-encrypting every stored value under the newest data key, in the
+        background (after `rotate`); returns the job (admin)."""
+        return self._c.call(rewrap_call())
+
+    @route("GET", "/sys/rewrap")
+    def rewrap_status(self) -> RewrapStatus:
+        """The latest rewrap job: state, stage, values done of total (admin, auditor)."""
+        return self._c.call(rewrap_status_call())
 
     @route("POST", "/sys/rekey/init")
     def rekey_init(self, secret_shares: int, secret_threshold: int) -> RekeyStatus:
@@ -179,6 +205,14 @@ class AsyncSys:
     @route("POST", "/sys/rotate")
     async def rotate(self) -> int:
         return await self._c.call(rotate_call())
+
+    @route("POST", "/sys/rewrap")
+    async def rewrap(self) -> RewrapStatus:
+        return await self._c.call(rewrap_call())
+
+    @route("GET", "/sys/rewrap")
+    async def rewrap_status(self) -> RewrapStatus:
+        return await self._c.call(rewrap_status_call())
 
     @route("POST", "/sys/rekey/init")
     async def rekey_init(self, secret_shares: int, secret_threshold: int) -> RekeyStatus:

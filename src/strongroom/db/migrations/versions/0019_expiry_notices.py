@@ -1,7 +1,7 @@
 """expiry notices: the webhook deliveries before and at a secret's expiry (issue 22)
 
 Revision ID: 0019
-Revises: 0015
+Revises: 0016
 Create Date: 2026-12-03 15:10:00.000000
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0019"
-down_revision = "0015"
+down_revision = "0016"
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,1 @@
+"""Key custody: who holds the root key (the seal), initialisation, unseal, seal and rekey."""
