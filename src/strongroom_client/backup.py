@@ -7,6 +7,7 @@ however large the backup. The passphrase never leaves this process.
 
 from __future__ import annotations
 
+import ssl
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any, BinaryIO
 
@@ -28,7 +29,7 @@ def _http(client: Client) -> httpx.Client:
     cacert = client.target.cacert
     return httpx.Client(
         base_url=client.target.api,
-        verify=cacert if cacert else True,
+        verify=ssl.create_default_context(cafile=cacert) if cacert else True,
         headers={"Authorization": f"Bearer {token}"} if token else {},
         timeout=TIMEOUT,
         trust_env=False,

@@ -229,7 +229,8 @@ class AsyncSys:
     @route("GET", "/sys/backup")
     async def backup(self, out: BinaryIO, passphrase: str, *, sessions: bool = False) -> int:
         await self._c.users.me()  # a fresh access token for the synchronous stream
-        return await asyncio.to_thread(self._sync().sys.backup, out, passphrase, sessions=sessions)
+        with self._sync() as client:
+            return await asyncio.to_thread(client.sys.backup, out, passphrase, sessions=sessions)
 
     @route("POST", "/sys/restore")
     async def restore(
