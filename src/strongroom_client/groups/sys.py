@@ -229,17 +229,24 @@ class AsyncSys:
     @route("GET", "/sys/backup")
     async def backup(self, out: BinaryIO, passphrase: str, *, sessions: bool = False) -> int:
         await self._c.users.me()  # a fresh access token for the synchronous stream
-        with self._sync() as client:
-            return await asyncio.to_thread(client.sys.backup, out, passphrase, sessions=sessions)
+
+        def run() -> int:
+            with self._sync() as client:
+                return client.sys.backup(out, passphrase, sessions=sessions)
+
+        return await asyncio.to_thread(run)
 
     @route("POST", "/sys/restore")
     async def restore(
         self, source: BinaryIO, passphrase: str, *, dry_run: bool = False
     ) -> dict[str, Any]:
         await self._c.users.me()
-        return await asyncio.to_thread(
-            self._sync().sys.restore, source, passphrase, dry_run=dry_run
-        )
+
+        def run() -> dict[str, Any]:
+            with self._sync() as client:
+                return client.sys.restore(source, passphrase, dry_run=dry_run)
+
+        return await asyncio.to_thread(run)
 
     def _sync(self) -> Client:
         from strongroom_client.client import Client
