@@ -40,6 +40,9 @@ from strongroom.timefmt import rfc3339
 log = logging.getLogger(__name__)
 
 BATCH = 200
+# Deliveries are sequential on the sweeper's loop: a receiver that times out costs TIMEOUT
+# each, so one sweep tries at most this many (the rest wait for the next sweep).
+DELIVERIES_PER_SWEEP = 20
 EXPIRED_WINDOW = 3600.0
 LEASE = 60.0
 RETRY_BASE = 2.0
@@ -107,7 +110,7 @@ async def _record_due(services: Services, leads: tuple[int, ...], now: float) ->
 
 async def _deliver_pending(services: Services, settings: NotificationsSettings, now: float) -> int:
     async with services.db.read() as conn:
-        notices = await repo.pending(conn, now, BATCH)
+        notices = await repo.pending(conn, now, DELIVERIES_PER_SWEEP)
     sent = 0
     for notice in notices:
         async with services.db.begin() as conn:
