@@ -100,10 +100,12 @@ def api_routers() -> list[APIRouter]:
     from strongroom.audit.endpoints import router as audit_router
     from strongroom.auth.endpoints import router as auth_router
     from strongroom.auth.seed import router as seed_auth_router
+    from strongroom.backup.endpoints import router as backup_router
     from strongroom.github.endpoints import router as github_router
     from strongroom.modules.endpoints import router as modules_router
     from strongroom.modules.totp.endpoints import router as totp_router
     from strongroom.modules.transit.endpoints import router as transit_router
+    from strongroom.notifications.endpoints import router as notifications_router
     from strongroom.policy.endpoints import router as roles_router
     from strongroom.seal.endpoints import router as seal_router
     from strongroom.secrets.endpoints import router as secrets_router
@@ -119,6 +121,8 @@ def api_routers() -> list[APIRouter]:
         roles_router,
         secrets_router,
         system_router,
+        notifications_router,
+        backup_router,
         seal_router,
         audit_router,
         # The modules' own routes before the library's /modules/{module_id}/... ones.
@@ -129,6 +133,7 @@ def api_routers() -> list[APIRouter]:
 
 
 def sweepers_for(services: Services) -> list[Sweeper]:
+    from strongroom.notifications.service import sweep_notices
     from strongroom.secrets.service import sweep_expired_secrets
     from strongroom.shares.service import sweep_expired_shares
     from strongroom.vault.wrapping import sweep_wrapped
@@ -142,6 +147,9 @@ def sweepers_for(services: Services) -> list[Sweeper]:
     async def sessions_sweep(at: float) -> int:
         return await services.store.sweep(at)
 
+    async def notices_sweep(at: float) -> int:
+        return await sweep_notices(services, at)
+
     async def wrapped_sweep(at: float) -> int:
         return await sweep_wrapped(services, at)
 
@@ -151,7 +159,15 @@ def sweepers_for(services: Services) -> list[Sweeper]:
         rewrapper_of(services).resume_soon()  # a job left by a crashed worker, once its lease ends
         return 0
 
-    return [sessions_sweep, secrets_sweep, shares_sweep, wrapped_sweep, rewrap_resume]
+    # Notices before the secrets sweep: a secret that just expired is still as it was.
+    return [
+        sessions_sweep,
+        notices_sweep,
+        secrets_sweep,
+        shares_sweep,
+        wrapped_sweep,
+        rewrap_resume,
+    ]
 
 
 def _document_form_bodies(app: FastAPI) -> None:

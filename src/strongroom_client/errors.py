@@ -24,7 +24,8 @@
     ├── NotAcceptable            406 not_acceptable
     ├── Conflict                 409 conflict
     │   ├── PathTaken, CasMismatch, NotDeleted, RoleExists, RoleInUse, BuiltinRole,
-    │   ├── AuditDatabaseDisabled, KeyExists, DeletionNotAllowed
+    │   ├── AuditDatabaseDisabled, KeyExists, DeletionNotAllowed, NotEmpty,
+    │   ├── RevisionMismatch, WrongRootKey (a restore)
     │   └── ModuleAlwaysEnabled  409 module_always_enabled (kv)
     ├── PayloadTooLarge          413 payload_too_large
     │   └── ValueTooLarge        413 value_too_large
@@ -199,6 +200,24 @@ class AuditDatabaseDisabled(Conflict):
     code = "audit_database_disabled"
 
 
+class NotEmpty(Conflict):
+    """A restore goes only into a server that holds no secret yet."""
+
+    code = "not_empty"
+
+
+class RevisionMismatch(Conflict):
+    """The backup is of another schema version than the server restored into."""
+
+    code = "revision_mismatch"
+
+
+class WrongRootKey(Conflict):
+    """The backup's keyring is not wrapped by this server's root key."""
+
+    code = "wrong_root_key"
+
+
 class PayloadTooLarge(StrongroomError):
     status, code = 413, "payload_too_large"
 
@@ -337,6 +356,9 @@ BY_CODE: dict[str, type[StrongroomError]] = {
         RoleInUse,
         BuiltinRole,
         AuditDatabaseDisabled,
+        NotEmpty,
+        RevisionMismatch,
+        WrongRootKey,
         PayloadTooLarge,
         ValueTooLarge,
         UnsupportedMediaType,

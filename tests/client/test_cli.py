@@ -110,6 +110,21 @@ def test_string_values_from_file_and_stdin_round_trip(cli: Cli, tmp_path: Path) 
     assert cli("kv", "get", f"{base}/obj", "-f", "value").stdout == b'{"a":"1","b":" two "}'
 
 
+def test_kv_mv_renames_a_secret_and_a_prefix(cli: Cli) -> None:
+    base = f"users/{cli.name}/mv"
+    cli("kv", "put", f"{base}/a", "--value", "MV-VALUE")
+    first = json.loads(cli("kv", "get", f"{base}/a").stdout)
+    moved = cli("kv", "mv", f"{base}/a", f"{base}/b", "-f", "json")
+    assert moved.returncode == 0, moved.stderr
+    assert json.loads(moved.stdout) == [{"from": f"{base}/a", "to": f"{base}/b", "id": first["id"]}]
+    assert b"MV-VALUE" not in moved.stdout
+    whole = cli("kv", "mv", f"{base}/", f"users/{cli.name}/mv2/", "-f", "value")
+    assert whole.stdout.decode().splitlines() == [f"{base}/b -> users/{cli.name}/mv2/b"]
+    assert json.loads(cli("kv", "get", f"users/{cli.name}/mv2/b").stdout)["id"] == first["id"]
+    usage = cli("kv", "mv", f"{base}/", "no-slash")
+    assert usage.returncode == 2 and b"Traceback" not in usage.stderr
+
+
 def test_formats_of_a_read(cli: Cli) -> None:
     path = f"users/{cli.name}/formats/f"
     cli("kv", "put", path, "user=app", "--metadata", "env=ci")
@@ -249,3 +264,45 @@ def test_completion_scripts(cli: Cli) -> None:
         }
     )
     assert b"plain,get" in words.stdout
+
+
+def test_backup_create_and_a_refused_restore(
+    cli: Cli, server: ServerProcess, tmp_path: Path
+) -> None:
+    """Issue 22: `backup create` writes an encrypted file (0600, no value in clear); a restore
+    into a server that holds secrets, a flipped byte and a wrong passphrase are refused with
+    one line and exit status 1; a user who is not an admin is refused."""
+    from strongroom_client import Client
+
+    cli("kv", "put", f"users/{cli.name}/bk", "--value", "BACKUP-MARKER-VALUE")
+    with Client(server.url, str(server.data_dir / "ca.pem"), token="-") as admin:
+        token = admin.login("admin", admin_password(server.data_dir)).access_token
+    as_admin = {"STRONGROOM_TOKEN": token}
+    phrase = tmp_path / "pass"
+    phrase.write_text("a long backup passphrase\n")
+    file = tmp_path / "s.backup"
+    made = cli("backup", "create", str(file), "--passphrase-file", str(phrase), env=as_admin)
+    assert made.returncode == 0, made.stderr
+    assert made.stderr.startswith(b"backed up ") and made.stdout == b""
+    data = file.read_bytes()
+    assert file.stat().st_mode & 0o777 == 0o600
+    assert b"BACKUP-MARKER-VALUE" not in data and cli.name.encode() not in data
+
+    full = cli("backup", "restore", str(file), "--dry-run", "--passphrase-file", str(phrase),
+               env=as_admin)  # fmt: skip
+    assert full.returncode == 1 and b"not_empty" in full.stderr, full.stderr
+    altered = tmp_path / "altered.backup"
+    flipped = bytearray(data)
+    flipped[len(data) // 2] ^= 0x40
+    altered.write_bytes(bytes(flipped))
+    wrong = tmp_path / "wrong"
+    wrong.write_text("another passphrase\n")
+    for path, secret in ((altered, phrase), (file, wrong)):
+        refused = cli("backup", "restore", str(path), "--passphrase-file", str(secret),
+                      env=as_admin)  # fmt: skip
+        assert refused.returncode == 1, refused.stderr
+        assert b"not a strongroom backup, the passphrase is wrong" in refused.stderr
+        assert refused.stderr.count(b"\n") == 1 and b"Traceback" not in refused.stderr
+    user = cli("backup", "create", str(tmp_path / "u.backup"), "--passphrase-file", str(phrase))
+    assert user.returncode == 1 and b"forbidden" in user.stderr, user.stderr
+    assert not (tmp_path / "u.backup").exists()

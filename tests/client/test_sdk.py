@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import io
 from pathlib import Path
 from typing import Any
 
@@ -129,6 +130,10 @@ def walk(admin: Client, user: Client, name: str, ca: str, url: str) -> None:
     assert user.kv.destroy(path, [1]).destroyed_versions == [1]
     assert [v.destroyed for v in user.kv.versions(path)] == [False, False, True]
     assert user.kv.destroy(first.id).destroyed
+    renamed = f"users/{name}/renamed"
+    moved = user.kv.move(f"users/{name}/other", renamed)
+    assert moved == [{"from": f"users/{name}/other", "to": renamed, "id": other.id}]
+    assert user.kv.get(renamed).id == other.id
     # roles
     role = unique("r")
     created = admin.roles.create(role, [Rule("team/*", ["read", "list"])], "readers")
@@ -170,6 +175,12 @@ def walk(admin: Client, user: Client, name: str, ca: str, url: str) -> None:
     assert len(admin.audit.hash("some token")) == 64
     # keys
     assert admin.sys.rotate() >= 2
+    assert set(admin.sys.notifications(limit=5)) == {"items", "next_cursor"}
+    archive = io.BytesIO()
+    assert admin.sys.backup(archive, "a long passphrase") > 0
+    archive.seek(0)
+    with pytest.raises(Conflict):  # a server holding secrets takes no restore
+        admin.sys.restore(archive, "a long passphrase", dry_run=True)
     # seal: this node is the embedded default (seal=file), initialised by its first start
     seal = admin.sys.seal_status()
     assert (seal.type, seal.initialized, seal.sealed, seal.t, seal.n) == ("file", True, False, 1, 1)
@@ -228,6 +239,11 @@ async def awalk(admin: AsyncClient, user: AsyncClient, name: str, ca: str, url: 
     ]
     assert (await user.kv.metadata(path)).version == 2
     assert (await user.kv.resolve(path)).id == first.id
+    moved = await user.kv.move(f"users/{name}/other", f"users/{name}/o/other")
+    assert moved == [{"from": f"users/{name}/other", "to": f"users/{name}/o/other", "id": other.id}]
+    moved = await user.kv.move(f"users/{name}/o/", f"users/{name}/p/", prefix=True)
+    assert [m["to"] for m in moved] == [f"users/{name}/p/other"]
+    await user.kv.move(f"users/{name}/p/other", f"users/{name}/other")
     assert [v.version for v in await user.kv.versions(path)] == [2, 1]
     await user.kv.delete(path)
     assert (await user.kv.undelete(path)).deleted_at is None
@@ -256,6 +272,12 @@ async def awalk(admin: AsyncClient, user: AsyncClient, name: str, ca: str, url: 
     assert await admin.audit.list(limit=2)
     assert len(await admin.audit.hash("x")) == 64
     assert await admin.sys.rotate() >= 2
+    assert set(await admin.sys.notifications(limit=5)) == {"items", "next_cursor"}
+    archive = io.BytesIO()
+    assert await admin.sys.backup(archive, "a long passphrase") > 0
+    archive.seek(0)
+    with pytest.raises(Conflict):
+        await admin.sys.restore(archive, "a long passphrase", dry_run=True)
     seal = await admin.sys.seal_status()
     assert (seal.type, seal.initialized, seal.sealed) == ("file", True, False)
     with pytest.raises(AlreadyInitialised):

@@ -158,6 +158,18 @@ class Barrier:
                 self.seal()
                 raise Sealed() from None
 
+    def fits(self, entries: list[WrappedKey]) -> bool:
+        """Whether this node's root key unwraps `entries` (a keyring from elsewhere, e.g. a
+        backup); False while sealed."""
+        root = self._root
+        if root is None or not entries:
+            return False
+        try:
+            self._check(root, entries)
+        except WrongRootKey:
+            return False
+        return True
+
     async def rotate(self) -> int:
         """Add a data-key version; new encryptions use it. Returns the new version."""
         root = self._root

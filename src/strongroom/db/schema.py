@@ -6,6 +6,7 @@ from strongroom.db.base import metadata
 from strongroom.modules import models as _modules  # noqa: F401
 from strongroom.modules.totp import models as _totp  # noqa: F401
 from strongroom.modules.transit import models as _transit  # noqa: F401
+from strongroom.notifications import models as _notifications  # noqa: F401
 from strongroom.policy import models as _policy  # noqa: F401
 from strongroom.secrets import models as _secrets  # noqa: F401
 from strongroom.sessions import models as _sessions  # noqa: F401

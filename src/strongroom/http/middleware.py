@@ -43,6 +43,8 @@ _BODY_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 # An oversized HTTP/2 body is read and dropped up to this much before the 413 (see
 # `_discard_http2_body`); a client sending more gets its answer when its stream is reset.
 HTTP2_DISCARD_LIMIT = 64 * 1024 * 1024
+# Routes that read their body as a stream, a line at a time (a restore: any size).
+STREAMED_BODIES = frozenset({"/api/v1/sys/restore"})
 
 # The routes served without a session (tests/foundation/test_routes.py holds the full list and
 # checks it against this). A request elsewhere either carries a token, whose session check
@@ -178,7 +180,7 @@ class TransportGuard:
     async def _with_body_limit(
         self, scope: Scope, receive: Receive, send: Send, ctx: RequestContext
     ) -> None:
-        if scope["method"] not in _BODY_METHODS:
+        if scope["method"] not in _BODY_METHODS or scope["path"] in STREAMED_BODIES:
             await self.app(scope, receive, send)
             return
         length = None

@@ -149,10 +149,13 @@ def secret_cache(services: Services) -> SecretCache:
 class PathMemo:
     """Secret id -> path, for the writes that skip reading the row first.
 
-    A secret's `path` never changes (delete and undelete only release and retake its claim,
-    `path_key`), so an entry is never stale: the policy check of a write may use it before
-    the database is asked anything. Whether the secret is still live, and at which version, is
-    left to the write's own conditional statement. Oldest entries go first beyond `capacity`.
+    A secret's `path` changes only when it is moved (secrets/moving.py; delete and undelete
+    only release and retake its claim, `path_key`), so the policy check of a write may use an
+    entry before the database is asked anything, provided the write's own conditional
+    statement also requires the secret to be still at that path (hot_writes.bump_from): after
+    a move on another node, the write changes nothing and the caller reads the row again.
+    Whether the secret is still live, and at which version, is left to that statement too.
+    Oldest entries go first beyond `capacity`.
     """
 
     def __init__(self, capacity: int = PATH_MEMO_CAPACITY) -> None:
@@ -168,6 +171,7 @@ class PathMemo:
     def remember(self, secret_id: str, path: str) -> None:
         paths = self._paths
         if secret_id in paths:
+            paths[secret_id] = path  # the same, or where a move took it
             return
         if len(paths) >= self._capacity:
             del paths[next(iter(paths))]

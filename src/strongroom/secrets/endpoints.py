@@ -18,9 +18,12 @@ from strongroom.errors import NotFound
 from strongroom.http.context import RequestContext, context_dependency, get_context
 from strongroom.http.responses import JsonResponse
 from strongroom.http.strict_json import StrictJsonRoute
-from strongroom.secrets import listing, reading, service
+from strongroom.secrets import listing, moving, reading, service
 from strongroom.secrets.schemas import (
     DestroyRequest,
+    Moved,
+    MoveRequest,
+    MoveResult,
     SecretCreate,
     SecretCreated,
     SecretPage,
@@ -89,6 +92,33 @@ async def create_secret(
     secret expire; `max_reads` burns it after that many reads. A path held by a deleted,
     destroyed or expired secret can be reused."""
     return created_out(await service.create_secret(services, principal, body, ctx))
+
+
+@router.post(
+    "/secrets/move",
+    response_model=MoveResult,
+    responses={
+        **ERRORS,
+        403: {
+            "description": "the role refuses read or delete on a source, or create on a "
+            "destination: nothing was moved"
+        },
+        404: {"description": "no live secret at the source path (single move)"},
+        409: {
+            "description": "a live secret holds a destination path, or the source changed "
+            "during the move: nothing was moved"
+        },
+    },
+)
+async def move_secrets(
+    body: MoveRequest, services: ServicesDep, principal: CurrentPrincipal, ctx: Ctx
+) -> MoveResult:
+    """Move (rename) one secret, or with `prefix` every live secret under a prefix, to a new
+    path or prefix, atomically: all or nothing. Ids, versions, metadata and expiry are kept;
+    no value is returned. Needs `read` and `delete` on every source path and `create` on
+    every destination path; the audit record lists every move."""
+    moves = await moving.move_secrets(services, principal, body, ctx)
+    return MoveResult(moved=[Moved(from_=m.old, to=m.new, id=m.id) for m in moves])
 
 
 @router.get("/secrets", response_model=SecretPage, responses=ERRORS)

@@ -61,6 +61,7 @@ class NextVersion:
 class _Bump:
     write: NextVersion
     expected: int
+    path: str  # the path the caller's policy was checked on
     sealed: Envelope
 
     def __repr__(self) -> str:
@@ -135,6 +136,7 @@ class HotWrites:
                 column("wrapped_key", k.wrapped_key),
                 column("value_type", v.value_type),
                 column("up_to", v.version),
+                column("path", s.path),
             ).cte("batch")
             b = batch.c
             bumped = (
@@ -143,6 +145,8 @@ class HotWrites:
                 # whatever the planner thinks of the batch (a join alone can mean a scan).
                 .where(s.id == any_(bindparam("sid", type_=ARRAY(s.id.type))))
                 .where(s.id == b.sid, s.current_version == b.expected, live(b.at))
+                # Still where the policy check saw it (a move elsewhere: nothing changes).
+                .where(s.path == b.path)
                 .values(
                     current_version=s.current_version + 1,
                     updated_at=b.at,
@@ -207,20 +211,21 @@ class HotWrites:
             wrapped_key=[b.sealed.wrapped_key for b in bumps],
             value_type=[b.write.value_type for b in bumps],
             up_to=[b.expected + 1 - b.write.max_versions for b in bumps],
+            path=[b.path for b in bumps],
         )
         return {row[0]: secret_row(row) for row in rows}
 
     async def bump_from(
-        self, write: NextVersion, expected: int, sealed: Envelope
+        self, write: NextVersion, expected: int, path: str, sealed: Envelope
     ) -> SecretRow | None:
         """PostgreSQL, metadata unchanged: version `expected + 1` (`sealed` for it) in one
         statement, shared with the other bumps waiting at the same time (db/batch.py);
-        the row as it now is, or None if the secret is no longer live at `expected` (nothing
-        changed then)."""
+        the row as it now is, or None if the secret is no longer live at `expected` and at
+        `path` (whose policy the caller checked): nothing changed then."""
         if write.metadata is not None or self._db.is_sqlite:
             raise ValueError("bump_from is for PostgreSQL writes that keep the metadata")
         await before_write()
-        return await self.batcher.submit(_Bump(write, expected, sealed))
+        return await self.batcher.submit(_Bump(write, expected, path, sealed))
 
     def _bump(self, metadata: bool, expiry: bool, cas: bool) -> HotStatement:
         statement = self._bumps.get((metadata, expiry, cas))

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import and_, delete, exists, insert, or_, select, update
+from sqlalchemy import and_, bindparam, delete, exists, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from strongroom.crypto import Envelope
@@ -240,6 +240,53 @@ async def sweep_expired(conn: AsyncConnection, now: float, limit: int) -> int:
     )
     await conn.execute(delete(secret_version_keys).where(k.secret_id.in_(ids)))
     return int(result.rowcount)
+
+
+# Moving ---------------------------------------------------------------------------------------
+
+
+async def release_stale_holders_under(
+    conn: AsyncConnection, low: str, high: str | None, now: float
+) -> None:
+    """`release_stale_holder` for every path in [low, high) (high None: exactly `low`)."""
+    held = s.path_key == low if high is None else and_(s.path_key >= low, s.path_key < high)
+    await conn.execute(
+        update(secrets)
+        .where(
+            held,
+            or_(
+                s.deleted_at.is_not(None),
+                s.destroyed.is_(True),
+                and_(s.expires_at.is_not(None), s.expires_at <= now),
+            ),
+        )
+        .values(path_key=None)
+    )
+
+
+async def move_paths(
+    conn: AsyncConnection, moves: Sequence[tuple[str, str, str]], now: float, by: str
+) -> None:
+    """Give each live secret `(id, old, new)` still at `old` the path `new` (its id, versions,
+    metadata and expiry stay), in one batch of statements; a secret no longer live at `old`
+    is left alone (the caller checks: `paths_of`). `IntegrityError` when a live secret holds a
+    `new` path."""
+    statement = (
+        update(secrets)
+        .where(s.id == bindparam("sid"), s.path_key == bindparam("old"), live(bindparam("now")))
+        .values(path=bindparam("new"), path_key=bindparam("new"), updated_at=now, updated_by=by)
+    )
+    rows = [{"sid": sid, "old": old, "new": new, "now": now} for sid, old, new in moves]
+    await conn.execute(statement, rows)
+
+
+async def paths_of(conn: AsyncConnection, ids: Sequence[str]) -> dict[str, str | None]:
+    """The path each of `ids` holds (`path_key`: None when it holds none)."""
+    found: dict[str, str | None] = {}
+    for start in range(0, len(ids), 1000):
+        query = select(s.id, s.path_key).where(s.id.in_(list(ids[start : start + 1000])))
+        found.update({row[0]: row[1] for row in await conn.execute(query)})
+    return found
 
 
 # A deleted user's personal space -----------------------------------------------------------

@@ -282,3 +282,18 @@ async def count_by_state(conn: AsyncConnection) -> dict[str, int]:
     counts = dict.fromkeys(SECRET_STATES, 0)
     counts.update({str(row[0]): int(row[1]) for row in rows})
     return counts
+
+
+async def live_under(
+    conn: AsyncConnection, low: str, high: str | None, now: float, limit: int
+) -> list[SecretRow]:
+    """Live secrets whose path is in [low, high) (high None: exactly `low`), by path, at most
+    `limit`."""
+    held = s.path_key == low if high is None else and_(s.path_key >= low, s.path_key < high)
+    statement = (
+        select(*SECRET_COLUMNS)
+        .where(held, or_(s.expires_at.is_(None), s.expires_at > now))
+        .order_by(s.path_key)
+        .limit(limit)
+    )
+    return [secret_row(row) for row in await conn.execute(statement)]

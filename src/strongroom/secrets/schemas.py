@@ -76,6 +76,30 @@ class DestroyRequest(_Request):
     )
 
 
+class MoveRequest(_Request):
+    source: str = Field(max_length=1024, description="The path (or, with `prefix`, the prefix).")
+    destination: str = Field(max_length=1024, description="The new path (or prefix).")
+    prefix: bool = Field(
+        False,
+        description="Move every live secret under `source` (a prefix such as 'a/') to the "
+        "same place under `destination` ('c/').",
+    )
+
+
+class Moved(BaseModel):
+    from_: str = Field(alias="from", serialization_alias="from")
+    to: str
+    id: str
+
+    model_config = ConfigDict(populate_by_name=True)
+
+
+class MoveResult(BaseModel):
+    """What moved: every secret's old path, new path and (unchanged) id. Never a value."""
+
+    moved: list[Moved]
+
+
 class SecretCreated(BaseModel):
     id: str
     path: str

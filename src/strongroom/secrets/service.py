@@ -253,7 +253,7 @@ async def _bump_on_hint(
         return None
     ctx.secret_path = path
     require_on_secret(services, principal, Capability.update, path)
-    return await hot_writes(services.db).bump_from(write, expected, seal(expected + 1))
+    return await hot_writes(services.db).bump_from(write, expected, path, seal(expected + 1))
 
 
 def _version_hint(watched: str | None) -> int | None:
@@ -279,7 +279,7 @@ async def _bump_optimistically(
         secret = await reads.secret(write.secret_id)
         secret = _writable(services, principal, secret, write.cas, ctx)
         version = secret.current_version
-        updated = await writes.bump_from(write, version, seal(version + 1))
+        updated = await writes.bump_from(write, version, secret.path, seal(version + 1))
         if updated is not None:
             return updated
     return None

@@ -283,12 +283,79 @@ class MetricsSettings:
         return []
 
 
+def parse_lead_times(text: str) -> tuple[int, ...]:
+    """`"7d,1d,1h"` -> (604800, 86400, 3600): distinct positive durations, longest first;
+    `ValueError` with a message otherwise."""
+    found: set[int] = set()
+    for part in text.split(","):
+        if part.strip():
+            seconds = parse_duration(part.strip())
+            if seconds <= 0:
+                raise ValueError("lead times are positive durations such as 7d, 1d, 1h")
+            found.add(seconds)
+    if len(found) > 10:
+        raise ValueError("at most 10 lead times")
+    return tuple(sorted(found, reverse=True))
+
+
+def is_loopback_url(url: str) -> bool:
+    host = (urlsplit(url).hostname or "").strip("[]")
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+@dataclass(frozen=True, slots=True)
+class NotificationsSettings:
+    webhook_url: str = setting(
+        "",
+        Kind.url,
+        "Where expiry notices are POSTed (https://; http:// only to a loopback address); "
+        "empty: no notices.",
+    )
+    webhook_secret: SecretText = setting(  # noqa: RUF009 - SecretText is immutable
+        SecretText(""),
+        Kind.secret,
+        "HMAC-SHA256 key of the X-Strongroom-Signature header (stored encrypted, masked).",
+    )
+    lead_times: str = setting(
+        "7d,1d,1h",
+        Kind.string,
+        "How long before a secret's expiry notices are sent, e.g. '7d,1d,1h' (and one at expiry).",
+        max_length=200,
+    )
+
+    def lead_seconds(self) -> tuple[int, ...]:
+        try:
+            return parse_lead_times(self.lead_times)
+        except ValueError:
+            return ()
+
+    def problems(self) -> list[str]:
+        found = []
+        try:
+            parse_lead_times(self.lead_times)
+        except ValueError as exc:
+            found.append(f"notifications.lead_times: {exc}")
+        url = self.webhook_url
+        if url and urlsplit(url).scheme == "http" and not is_loopback_url(url):
+            found.append(
+                "notifications.webhook_url: plain http:// is accepted only for a loopback "
+                "receiver (127.0.0.1, ::1, localhost); use https://"
+            )
+        return found
+
+
 GROUPS: dict[str, type[Any]] = {
     "security": SecuritySettings,
     "auth": AuthSettings,
     "secrets": SecretsSettings,
     "general": GeneralSettings,
     "metrics": MetricsSettings,
+    "notifications": NotificationsSettings,
 }
 CUSTOM_PREFIX = "custom."
 # Module policies (strongroom.modules.policy): `modules.<module_id>` → {"available", "roles"},
@@ -459,6 +526,7 @@ class RuntimeSettings:
     secrets: SecretsSettings = field(default_factory=SecretsSettings)
     general: GeneralSettings = field(default_factory=GeneralSettings)
     metrics: MetricsSettings = field(default_factory=MetricsSettings)
+    notifications: NotificationsSettings = field(default_factory=NotificationsSettings)
     custom: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
     # Stored module policies by module id (raw JSON objects; read by strongroom.modules).
     modules: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))

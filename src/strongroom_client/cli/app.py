@@ -30,6 +30,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "settings": ("settings", "settings", "Read and change runtime settings."),
     "audit": ("audit", "audit", "Verify an audit log file; read the audit records."),
     "modules": ("modules", "modules", "List, enable and disable modules."),
+    "backup": ("backup", "backup", "Back up a server to an encrypted file; restore one."),
     "operator": ("operator", "operator", "Initialise, unseal, seal, rekey, rotate, rewrap."),
     "completion": ("completion", "completion", "Print the shell completion script."),
 }

@@ -221,6 +221,31 @@ def destroy(
     emit(as_dict(state), fmt, value=lambda d: d["destroyed_versions"])
 
 
+@kv.command("mv")
+@click.argument("source")
+@click.argument("destination")
+@format_option
+@pass_connection
+def mv(conn: Connection, source: str, destination: str, fmt: str | None) -> None:
+    """Move (rename) a secret, keeping its id, versions, metadata and expiry. A SOURCE ending
+    in '/' moves every secret under that prefix to the prefix DESTINATION, all or nothing.
+    No value is read or printed."""
+    prefix = source.endswith("/")
+    if prefix and not destination.endswith("/"):
+        raise click.UsageError(
+            "a prefix (SOURCE ending in '/') moves to a prefix: end DESTINATION with '/'"
+        )
+    moved = conn.client().kv.move(source, destination, prefix=prefix)
+    emit(
+        moved,
+        fmt,
+        value=lambda d: [f"{item['from']} -> {item['to']}" for item in d],
+        table=lambda d: [
+            Section("", ["From", "To", "Id"], [[i["from"], i["to"], i["id"]] for i in d])
+        ],
+    )
+
+
 @kv.group("metadata")
 def metadata_group() -> None:
     """A secret's metadata, version and times (never its value)."""

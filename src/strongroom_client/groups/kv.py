@@ -85,6 +85,11 @@ def update(
     )
 
 
+def move_call(source: str, destination: str, prefix: bool) -> Call[builtins.list[dict[str, str]]]:
+    body = {"source": source, "destination": destination, "prefix": prefix}
+    return Call("POST", "/secrets/move", lambda d: list(d["moved"]), json=body)
+
+
 def list_page(
     prefix: str, metadata: Mapping[str, str] | None, limit: int, cursor: str | None
 ) -> Call[Page]:
@@ -304,6 +309,15 @@ class KV:
             state_call("POST", self._id_of(path), "destroy", destroy_body(versions))
         )
 
+    @route("POST", "/secrets/move")
+    def move(
+        self, source: str, destination: str, *, prefix: bool = False
+    ) -> builtins.list[dict[str, str]]:
+        """Move (rename) the secret at `source` to `destination`, or with `prefix=True` every
+        secret under the prefix `source` to the prefix `destination`, all or nothing. Ids,
+        versions, metadata and expiry are kept. Returns `[{"from", "to", "id"}]`."""
+        return self._c.call(move_call(source, destination, prefix))
+
     def _id_of(self, path: str) -> str:
         try:
             return self.resolve(path).id
@@ -438,6 +452,13 @@ class AsyncKV:
     async def destroy(self, path: str, versions: Sequence[int] | None = None) -> SecretState:
         secret_id = await self._id_of(path)
         return await self._c.call(state_call("POST", secret_id, "destroy", destroy_body(versions)))
+
+    @route("POST", "/secrets/move")
+    async def move(
+        self, source: str, destination: str, *, prefix: bool = False
+    ) -> builtins.list[dict[str, str]]:
+        """Move (rename) a secret or, with `prefix=True`, every secret under a prefix."""
+        return await self._c.call(move_call(source, destination, prefix))
 
     async def _id_of(self, path: str) -> str:
         try:

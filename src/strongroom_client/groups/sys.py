@@ -4,7 +4,8 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+import asyncio
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from strongroom_client._core import Call, copy_docs, no_content, route
 from strongroom_client.models import (
@@ -144,6 +145,38 @@ class Sys:
         """Abandon the rekey in progress."""
         self._c.call(rekey_cancel_call())
 
+    @route("GET", "/sys/backup")
+    def backup(self, out: BinaryIO, passphrase: str, *, sessions: bool = False) -> int:
+        """Write an encrypted backup of the whole server to `out` (a file opened "wb"):
+        secrets with every version and their metadata, users, roles, settings, module data,
+        the keyring wrapped by the root key; `sessions=True` adds the sessions. Returns the
+        number of rows (admin)."""
+        from strongroom_client.backup import create_backup
+
+        return create_backup(self._c, out, passphrase, sessions=sessions)
+
+    @route("POST", "/sys/restore")
+    def restore(
+        self, source: BinaryIO, passphrase: str, *, dry_run: bool = False
+    ) -> dict[str, Any]:
+        """Restore an encrypted backup (a file opened "rb") into this server, which must hold
+        no secret yet and run with the same root key; `dry_run=True` checks and changes
+        nothing. Returns `{"dry_run", "revision", "tables"}` (admin)."""
+        from strongroom_client.backup import restore_backup
+
+        return restore_backup(self._c, source, passphrase, dry_run=dry_run)
+
+    @route("GET", "/sys/notifications")
+    def notifications(self, limit: int = 100, cursor: str | None = None) -> dict[str, Any]:
+        """The expiry notices sent or pending, newest first: `{"items", "next_cursor"}`
+        (admin)."""
+        return self._c.call(notifications_call(limit, cursor))
+
+
+def notifications_call(limit: int, cursor: str | None) -> Call[dict[str, Any]]:
+    params = [("limit", str(limit))] + ([("cursor", cursor)] if cursor else [])
+    return Call("GET", "/sys/notifications", dict, params=params)
+
 
 class AsyncSys:
     def __init__(self, client: AsyncClient) -> None:
@@ -192,6 +225,37 @@ class AsyncSys:
     @route("POST", "/sys/rekey/cancel")
     async def rekey_cancel(self) -> None:
         await self._c.call(rekey_cancel_call())
+
+    @route("GET", "/sys/backup")
+    async def backup(self, out: BinaryIO, passphrase: str, *, sessions: bool = False) -> int:
+        await self._c.users.me()  # a fresh access token for the synchronous stream
+
+        def run() -> int:
+            with self._sync() as client:
+                return client.sys.backup(out, passphrase, sessions=sessions)
+
+        return await asyncio.to_thread(run)
+
+    @route("POST", "/sys/restore")
+    async def restore(
+        self, source: BinaryIO, passphrase: str, *, dry_run: bool = False
+    ) -> dict[str, Any]:
+        await self._c.users.me()
+
+        def run() -> dict[str, Any]:
+            with self._sync() as client:
+                return client.sys.restore(source, passphrase, dry_run=dry_run)
+
+        return await asyncio.to_thread(run)
+
+    def _sync(self) -> Client:
+        from strongroom_client.client import Client
+
+        return Client(self._c.target.address, self._c.target.cacert, token=self._c.token)
+
+    @route("GET", "/sys/notifications")
+    async def notifications(self, limit: int = 100, cursor: str | None = None) -> dict[str, Any]:
+        return await self._c.call(notifications_call(limit, cursor))
 
 
 copy_docs(AsyncSys, Sys)

@@ -1,0 +1,1 @@
+"""Expiry notices: signed webhooks before a secret expires and when it does."""
