@@ -31,6 +31,20 @@ def _client(node: ServerProcess) -> Client:
 
 
 @pytest.fixture(scope="module")
+def source(server: ServerProcess) -> Iterator[Client]:
+    """The admin of the server the exports come from."""
+    with _client(server) as client:
+        yield client
+
+
+@pytest.fixture(scope="module")
+def dest(target: ServerProcess) -> Iterator[Client]:
+    """The admin of the server the imports go to."""
+    with _client(target) as client:
+        yield client
+
+
+@pytest.fixture(scope="module")
 def target(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
     """A second server: the one the exports are imported into."""
     node = ServerProcess(tmp_path_factory.mktemp("target") / "data", {}, tls=True).start()
@@ -82,9 +96,8 @@ def _when(text: str) -> float:
 
 
 def test_export_import_between_two_servers(
-    server: ServerProcess, target: ServerProcess, tmp_path: Path
+    server: ServerProcess, target: ServerProcess, source: Client, dest: Client, tmp_path: Path
 ) -> None:
-    source, dest = _client(server), _client(target)
     src, new = unique("exp") + "/", unique("imp") + "/"
     source.kv.put(src + "db", {"user": "app", "password": "v1"}, metadata={"team": "a"}, ttl=3600)
     source.kv.put(src + "db", {"user": "app", "password": "v2"}, ttl=3600)
@@ -218,16 +231,13 @@ def test_export_import_between_two_servers(
     dest.kv.undelete(old_id)
     assert dest.kv.resolve(new + "db").id == old_id
     assert len(dest.kv.versions(old_id)) == 7  # 3 imported, the local change, 3 appended
-    source.close()
-    dest.close()
 
 
 def test_import_refuses_a_backup_file_and_a_flipped_byte(
-    server: ServerProcess, tmp_path: Path
+    server: ServerProcess, source: Client, tmp_path: Path
 ) -> None:
     from strongroom_client.archive import Writer
 
-    source = _client(server)
     home = tmp_path / "home"
     home.mkdir()
     phrase = tmp_path / "phrase"
@@ -274,7 +284,6 @@ def test_import_refuses_a_backup_file_and_a_flipped_byte(
     )
     assert done.returncode != 0 and "altered" in done.stderr
     assert source.kv.list(new) == []
-    source.close()
 
 
 @pytest.fixture(scope="module")
@@ -316,7 +325,7 @@ def openbao(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str
 
 
 def test_import_from_openbao(
-    openbao: tuple[str, str], target: ServerProcess, tmp_path: Path
+    openbao: tuple[str, str], target: ServerProcess, dest: Client, tmp_path: Path
 ) -> None:
     addr, token = openbao
     expected: dict[str, Any] = {}
@@ -336,7 +345,6 @@ def test_import_from_openbao(
         expected["gone"] = {"values": [{"a": "2"}], "metadata": {}}
         bao.post("secret/data/elsewhere", json={"data": {"b": "1"}}).raise_for_status()
 
-    dest = _client(target)
     new = unique("fromvault") + "/"
     home = tmp_path / "home"
     home.mkdir()
@@ -397,4 +405,3 @@ def test_import_from_openbao(
         unique("x"),
     )
     assert done.returncode != 0 and "403" in done.stderr and "Traceback" not in done.stderr
-    dest.close()
