@@ -393,6 +393,19 @@ BY_CODE["too_many_requests"] = RateLimited
 # The web interface's own answers (/ui/...), for completeness: the API never gives them.
 BY_CODE["csrf_refused"] = Forbidden
 BY_CODE["share_gone"] = NotFound
+# Key custody (sys/seal, sys/rekey): the operator's mistakes, by their status's class.
+for _code, _cls in (
+    ("automatic_seal", Conflict),
+    ("not_shamir", Conflict),
+    ("rekey_busy", Conflict),
+    ("seal_unavailable", Conflict),
+    ("no_rekey", BadRequest),
+    ("invalid_nonce", BadRequest),
+):
+    BY_CODE[_code] = _cls
+# The Vault-compatible API's refusal of a request without a token (/v1/, answered in Vault's
+# shape; the SDK never calls it).
+BY_CODE["missing_token"] = Forbidden
 
 
 def error_from(status: int, body: Any, headers: dict[str, str] | None = None) -> StrongroomError:

@@ -28,6 +28,7 @@ EXCLUDED: dict[tuple[str, str], str] = {
     ("GET", "/auth/github/callback"): "the browser's OAuth flow: GitHub redirects the browser",
     ("GET", "/docs"): "the API's documentation page",
     ("GET", "/docs/oauth2-redirect"): "the API's documentation page",
+    ("GET", "/docs/assets/{name}"): "the documentation page's Swagger UI files",
     ("GET", "/openapi.json"): "the API's description",
 }
 EXCLUDED_PREFIXES = {

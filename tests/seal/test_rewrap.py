@@ -140,8 +140,8 @@ async def bulk_secrets(config: Config, count: int) -> None:
 def test_rewrap_of_10000_secrets_survives_kill_9_and_resumes(tmp_path: Path) -> None:
     data = tmp_path / "data"
     env = {
-        "STRONGROOM_REWRAP_BATCH_SIZE": "250",
-        "STRONGROOM_REWRAP_BATCH_PAUSE": "0.05",
+        "STRONGROOM_REWRAP_BATCH_SIZE": "1000",
+        "STRONGROOM_REWRAP_BATCH_PAUSE": "0.3",
         "STRONGROOM_SWEEP_INTERVAL": "1",
     }
     config = Config(data_dir=data, tls_disable=True, **FAST_ARGON2)  # type: ignore[arg-type]

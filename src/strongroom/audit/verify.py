@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import glob
+import hmac
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -135,7 +136,7 @@ def verify_files(
                     )
                 if checkpoint is not None and new_head.seq == checkpoint[0]:
                     checked_checkpoint = True
-                    if new_head.hash != checkpoint[1]:
+                    if not hmac.compare_digest(new_head.hash, checkpoint[1]):
                         return Verdict(
                             count,
                             f"{label}record {number} (line {number}): not the record the "

@@ -61,13 +61,13 @@ async def health(
     sealed = services.barrier.sealed
     status: HealthStatus
     if not (database and store):
-        status, code = "degraded", 503
+        status, http_status = "degraded", 503
     elif not initialised:
-        status, code = "not_initialised", uninitcode or 501
+        status, http_status = "not_initialised", uninitcode or 501
     elif sealed:
-        status, code = "sealed", sealedcode or 503
+        status, http_status = "sealed", sealedcode or 503
     else:
-        status, code = "ok", activecode or 200
+        status, http_status = "ok", activecode or 200
     body = Health(
         status=status,
         initialized=initialised,
@@ -79,4 +79,4 @@ async def health(
         audit="ok" if services.audit.healthy else "failing",
         audit_disk_free_bytes=services.audit.free_bytes(),
     )
-    return JsonResponse(body.model_dump(), status_code=code)
+    return JsonResponse(body.model_dump(), status_code=http_status)
