@@ -27,6 +27,8 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, BinaryIO, Literal
 
 import httpx
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
 
 from strongroom_client.archive import ArchiveError, Writer, read
 from strongroom_client.errors import NotFound, PathTaken
@@ -113,17 +115,52 @@ def export_records(client: Client, prefix: str, counts: Counts) -> Iterator[dict
             }
 
 
+def new_identity() -> tuple[bytes, bytes]:
+    """A fresh X25519 key pair as PEM: (the identity, kept private; the recipient, shared)."""
+    key = X25519PrivateKey.generate()
+    private = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+    public = key.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    return private, public
+
+
+def load_recipient(pem: bytes) -> X25519PublicKey:
+    """An X25519 public key (PEM, as `kv keygen` writes it); ValueError otherwise."""
+    key = serialization.load_pem_public_key(pem)
+    if not isinstance(key, X25519PublicKey):
+        raise ValueError("not an X25519 public key")
+    return key
+
+
+def load_identity(pem: bytes) -> X25519PrivateKey:
+    """An X25519 private key (PEM, as `kv keygen` writes it); ValueError otherwise."""
+    try:
+        key = serialization.load_pem_private_key(pem, password=None)
+    except (TypeError, ValueError):
+        raise ValueError("not an unencrypted PEM private key") from None
+    if not isinstance(key, X25519PrivateKey):
+        raise ValueError("not an X25519 private key")
+    return key
+
+
 def export_secrets(
     client: Client,
     prefix: str,
     out: BinaryIO,
-    passphrase: str,
+    passphrase: str = "",
     *,
+    recipient: X25519PublicKey | None = None,
     progress: Progress | None = None,
 ) -> Counts:
-    """Write every live secret under `prefix` to `out`, encrypted to `passphrase`."""
+    """Write every live secret under `prefix` to `out`, encrypted to `passphrase` or, when
+    given, to the X25519 `recipient`."""
     counts = Counts()
-    writer = Writer(out, passphrase)
+    writer = Writer(out, passphrase, recipient=recipient)
     created = datetime.now(UTC).isoformat()
     writer.write(_line({"format": FORMAT, "version": 1, "prefix": prefix, "created_at": created}))
     for record in export_records(client, prefix, counts):
@@ -137,12 +174,14 @@ def export_secrets(
     return counts
 
 
-def file_records(source: BinaryIO, passphrase: str) -> tuple[str, Iterator[dict[str, Any]]]:
+def file_records(
+    source: BinaryIO, passphrase: str = "", identity: X25519PrivateKey | None = None
+) -> tuple[str, Iterator[dict[str, Any]]]:
     """The export prefix and the secrets of an export file. The whole file is decrypted and
     checked (authenticity, the end line) before the first record is handed out, so a damaged
     file writes nothing; the records are then held in memory."""
     buffer = bytearray()
-    for plain in read(source, passphrase):
+    for plain in read(source, passphrase, identity=identity):
         buffer += plain
     lines = bytes(buffer).split(b"\n")
     try:
@@ -248,14 +287,16 @@ def _import_one(
 def import_file(
     client: Client,
     source: BinaryIO,
-    passphrase: str,
+    passphrase: str = "",
     *,
+    identity: X25519PrivateKey | None = None,
     new_prefix: str | None = None,
     conflict: Conflict = "skip",
     progress: Progress | None = None,
 ) -> Counts:
-    """Decrypt the export in `source` and import it (see `import_secrets`)."""
-    old_prefix, records = file_records(source, passphrase)
+    """Decrypt the export in `source` (with `passphrase`, or `identity` if it was encrypted
+    to a recipient) and import it (see `import_secrets`)."""
+    old_prefix, records = file_records(source, passphrase, identity)
     return import_secrets(
         client,
         records,
@@ -356,6 +397,9 @@ __all__ = [
     "export_secrets",
     "import_file",
     "import_secrets",
+    "load_identity",
+    "load_recipient",
+    "new_identity",
     "vault_client",
     "vault_records",
 ]

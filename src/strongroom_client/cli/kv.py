@@ -269,21 +269,40 @@ def metadata_get(conn: Connection, path: str, fmt: str | None) -> None:
 @click.option(
     "--to", "file", required=True, type=click.Path(dir_okay=False, path_type=Path), help="File."
 )
+@click.option(
+    "--recipient",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    help="Encrypt to this X25519 public key (a .pub file of `kv keygen`), not a passphrase.",
+)
 @passphrase_option
 @pass_connection
-def export(conn: Connection, prefix: str, file: Path, passphrase_file: Path | None) -> None:
+def export(
+    conn: Connection,
+    prefix: str,
+    file: Path,
+    recipient: Path | None,
+    passphrase_file: Path | None,
+) -> None:
     """Export every live secret under PREFIX (each readable version, metadata, expiry) to an
     encrypted FILE, for `kv import` on this or another server. Secrets limited by max_reads
     are left out (reading them would spend their reads)."""
-    from strongroom_client.portable import export_secrets
+    from strongroom_client.portable import export_secrets, load_recipient
 
-    phrase = _passphrase(passphrase_file, confirm=True)
+    key = None
+    phrase = ""
+    if recipient is not None:
+        try:
+            key = load_recipient(recipient.read_bytes())
+        except ValueError as exc:
+            raise Failure(f"--recipient {str(recipient)!r}: {exc}", 2) from None
+    else:
+        phrase = _passphrase(passphrase_file, confirm=True)
     client = conn.client()
     partial = file.with_name(file.name + ".partial")
     fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with _bar("secrets", 0) as bar, os.fdopen(fd, "wb") as out:
         try:
-            counts = export_secrets(client, prefix, out, phrase, progress=bar.update)
+            counts = export_secrets(client, prefix, out, phrase, recipient=key, progress=bar.update)
         except BaseException:
             partial.unlink(missing_ok=True)
             raise
@@ -311,6 +330,11 @@ def export(conn: Connection, prefix: str, file: Path, passphrase_file: Path | No
 @click.option("--vault-cacert", envvar="VAULT_CACERT", help="CA file for Vault's TLS.")
 @click.option("--mount", default="secret", show_default=True, help="The Vault KV v2 mount.")
 @click.option("--path", "vault_path", default="", help="Only the secrets under this Vault path.")
+@click.option(
+    "--identity",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    help="The private key (of `kv keygen`) of a FILE exported to its --recipient.",
+)
 @passphrase_option
 @format_option
 @pass_connection
@@ -324,6 +348,7 @@ def import_(
     vault_cacert: str | None,
     mount: str,
     vault_path: str,
+    identity: Path | None,
     passphrase_file: Path | None,
     fmt: str | None,
 ) -> None:
@@ -335,6 +360,7 @@ def import_(
         VaultError,
         import_file,
         import_secrets,
+        load_identity,
         vault_client,
         vault_records,
     )
@@ -345,7 +371,15 @@ def import_(
     if file is not None:
         if not file.is_file():
             raise click.UsageError(f"no file {str(file)!r}")
-        phrase = _passphrase(passphrase_file, confirm=False)
+        key = None
+        phrase = ""
+        if identity is not None:
+            try:
+                key = load_identity(identity.read_bytes())
+            except ValueError as exc:
+                raise Failure(f"--identity {str(identity)!r}: {exc}", 2) from None
+        else:
+            phrase = _passphrase(passphrase_file, confirm=False)
         client = conn.client()
         with _bar("secrets", 0) as bar, file.open("rb") as source:
             try:
@@ -353,6 +387,7 @@ def import_(
                     client,
                     source,
                     phrase,
+                    identity=key,
                     new_prefix=new_prefix,
                     conflict=policy,
                     progress=bar.update,
@@ -383,6 +418,21 @@ def import_(
         fmt,
         value=lambda d: " ".join(f"{k}={v}" for k, v in d.items()),
     )
+
+
+@kv.command("keygen")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+def keygen(file: Path) -> None:
+    """Make an X25519 key pair for exports: the identity (private) in FILE, mode 0600, and
+    the recipient (public) in FILE.pub, to give to whoever runs `kv export --recipient`."""
+    from strongroom_client.portable import new_identity
+
+    private, public = new_identity()
+    fd = os.open(file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as out:
+        out.write(private)
+    file.with_name(file.name + ".pub").write_bytes(public)
+    click.echo(f"identity in {file}, recipient in {file}.pub", err=True)
 
 
 def _bar(label: str, length: int) -> Any:
