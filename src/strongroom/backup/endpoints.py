@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
@@ -40,10 +41,18 @@ async def backup(
     get_context(request).sensitive = True
     if services.barrier.sealed:
         raise Sealed()
+    lines = service.snapshot(services, sessions=sessions)
+    # The first line opens the database's read before the status is sent: an outage is the
+    # usual 503, not a 200 cut short.
+    first = await anext(lines)
+
+    async def body() -> AsyncIterator[bytes]:
+        yield first
+        async for line in lines:
+            yield line
+
     return StreamingResponse(
-        service.snapshot(services, sessions=sessions),
-        media_type="application/x-ndjson",
-        headers={"Cache-Control": "no-store"},
+        body(), media_type="application/x-ndjson", headers={"Cache-Control": "no-store"}
     )
 
 

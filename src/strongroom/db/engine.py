@@ -20,7 +20,7 @@ from typing import Any
 import asyncpg
 from sqlalchemy import Select, event, text
 from sqlalchemy.engine import Connection
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.sql.dml import UpdateBase
 
@@ -117,7 +117,10 @@ class Database:
         `ConnectionRefusedError` and friends), which SQLAlchemy does not wrap."""
         try:
             conn = await self.engine.connect()
-        except (*_LOST, asyncpg.PostgresError) as exc:
+        except (*_LOST, asyncpg.PostgresError, DBAPIError) as exc:
+            # Any failure to open a connection is an outage: a refused socket, or a server
+            # that refuses new sessions ("not currently accepting connections", which
+            # SQLAlchemy wraps in a DBAPIError).
             raise DatabaseUnreachable(type(exc).__name__) from None
         try:
             yield conn
