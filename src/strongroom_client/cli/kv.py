@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Any
 
 import click
-import httpx
 
 from strongroom_client.cli.backup import _passphrase, _Silent, passphrase_option
 from strongroom_client.cli.context import Connection
@@ -355,6 +354,8 @@ def import_(
     """Import an export FILE, or with --from-vault ADDR a Vault or OpenBao KV v2 mount (every
     version that is not deleted or destroyed, custom_metadata as metadata), through the API:
     versions in order, metadata and remaining lifetime kept. Prints the counts."""
+    import httpx
+
     from strongroom_client.archive import ArchiveError
     from strongroom_client.portable import (
         VaultError,
