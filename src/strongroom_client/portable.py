@@ -31,7 +31,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
 
 from strongroom_client.archive import ArchiveError, Writer, read
-from strongroom_client.errors import NotFound, PathTaken
+from strongroom_client.errors import NotFound, PathTaken, StrongroomError
 
 if TYPE_CHECKING:
     from strongroom_client.client import Client
@@ -232,9 +232,11 @@ def import_secrets(
         raise ValueError(f"conflict must be one of {', '.join(CONFLICTS)}")
     counts = Counts()
     for record in records:
-        _import_one(
-            client, record, _target(record["path"], old_prefix, new_prefix), conflict, counts
-        )
+        path = _target(record["path"], old_prefix, new_prefix)
+        try:
+            _import_one(client, record, path, conflict, counts)
+        except StrongroomError as exc:
+            raise ImportStopped(path, counts, exc) from None
         if progress is not None:
             progress(1)
     return counts
@@ -305,6 +307,16 @@ def import_file(
         conflict=conflict,
         progress=progress,
     )
+
+
+class ImportStopped(Exception):
+    """The server refused a write: the import stopped at `path`; `counts` is what was done
+    before it (earlier secrets stay written)."""
+
+    def __init__(self, path: str, counts: Counts, cause: StrongroomError) -> None:
+        done = ", ".join(f"{k} {v}" for k, v in counts.as_dict().items() if k != "exported")
+        super().__init__(f"the import stopped at {path!r}: {cause} (done before it: {done})")
+        self.path, self.counts = path, counts
 
 
 class VaultError(Exception):
@@ -393,6 +405,7 @@ __all__ = [
     "CONFLICTS",
     "Counts",
     "ExportFormatError",
+    "ImportStopped",
     "VaultError",
     "export_secrets",
     "import_file",

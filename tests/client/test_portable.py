@@ -450,3 +450,24 @@ def test_export_to_an_x25519_recipient(
     assert snapshot(dest, new) == {
         "a": {"values": [{"k": "v1"}, {"k": "v2"}], "metadata": {"m": "1"}, "expires_at": None}
     }
+
+
+def test_an_import_the_server_refuses_stops_with_what_was_done(
+    openbao: tuple[str, str], target: ServerProcess, dest: Client, tmp_path: Path
+) -> None:
+    """A Vault path strongroom does not take (a space): a clear 4xx message naming the path
+    and the counts so far; the secrets before it stay written."""
+    addr, token = openbao
+    with httpx.Client(base_url=f"{addr}/v1/", headers={"X-Vault-Token": token}) as bao:
+        bao.post("secret/data/odd/a", json={"data": {"x": "1"}}).raise_for_status()
+        bao.post("secret/data/odd/has space", json={"data": {"x": "2"}}).raise_for_status()
+    home = tmp_path / "home"
+    home.mkdir()
+    new = unique("odd") + "/"
+    done = cli(
+        target, dest, home, "kv", "import", "--from-vault", addr, "--vault-token", token,
+        "--path", "odd", "--prefix", new,
+    )  # fmt: skip
+    assert done.returncode != 0 and "Traceback" not in done.stderr
+    assert f"stopped at '{new}has space'" in done.stderr and "created 1" in done.stderr
+    assert [i.path for i in dest.kv.list(new)] == [new + "a"]

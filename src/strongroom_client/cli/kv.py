@@ -358,6 +358,7 @@ def import_(
 
     from strongroom_client.archive import ArchiveError
     from strongroom_client.portable import (
+        ImportStopped,
         VaultError,
         import_file,
         import_secrets,
@@ -393,7 +394,7 @@ def import_(
                     conflict=policy,
                     progress=bar.update,
                 )
-            except ArchiveError as exc:
+            except (ArchiveError, ImportStopped) as exc:
                 raise Failure(str(exc)) from None
     else:
         if not vault_token:
@@ -414,6 +415,8 @@ def import_(
                 )
             except (VaultError, httpx.HTTPError) as exc:
                 raise Failure(f"reading Vault failed: {exc}") from None
+            except ImportStopped as exc:
+                raise Failure(str(exc)) from None
     emit(
         counts.as_dict(),
         fmt,
