@@ -20,7 +20,7 @@ $(STAMP): $(BIN)/python pyproject.toml constraints.txt
 $(RUN_STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(RUN_VENV)
 	$(RUN_VENV)/bin/python -m pip install --quiet --upgrade pip
-	$(RUN_VENV)/bin/python -m pip install --quiet -c constraints.txt .
+	$(RUN_VENV)/bin/python -m pip install --quiet -c constraints.txt -e .
 	touch $(RUN_STAMP)
 
 ## run: start the server on the embedded default (SQLite, key file, self-signed TLS);
