@@ -8,7 +8,6 @@ from pathlib import Path
 
 import click
 
-from strongroom_client.archive import ArchiveError
 from strongroom_client.cli.context import Connection
 from strongroom_client.cli.failures import Failure
 from strongroom_client.cli.output import emit, format_option
@@ -83,6 +82,7 @@ def restore(
     """Restore FILE into the server, which must hold no secret yet and run with the root key
     of the server the backup came from. Users, roles and settings come back too; every
     session ends."""
+    from strongroom_client.archive import ArchiveError
     from strongroom_client.backup import restore_backup
 
     phrase = _passphrase(passphrase_file, confirm=False)

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import Any
 
 import click
 
+from strongroom_client.cli.backup import _passphrase, _Silent, passphrase_option
 from strongroom_client.cli.context import Connection
 from strongroom_client.cli.failures import NOT_FOUND, USAGE, Failure
 from strongroom_client.cli.output import Section, emit, format_option, write
@@ -259,6 +261,191 @@ def metadata_get(conn: Connection, path: str, fmt: str | None) -> None:
     """Show a secret without its value: version, metadata, times, reads."""
     info = as_dict(conn.client().kv.metadata(path))
     emit(info, fmt, value=lambda d: d["metadata"])
+
+
+@kv.command("export")
+@click.argument("prefix")
+@click.option(
+    "--to", "file", required=True, type=click.Path(dir_okay=False, path_type=Path), help="File."
+)
+@click.option(
+    "--recipient",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    help="Encrypt to this X25519 public key (a .pub file of `kv keygen`), not a passphrase.",
+)
+@passphrase_option
+@pass_connection
+def export(
+    conn: Connection,
+    prefix: str,
+    file: Path,
+    recipient: Path | None,
+    passphrase_file: Path | None,
+) -> None:
+    """Export every live secret under PREFIX (each readable version, metadata, expiry) to an
+    encrypted FILE, for `kv import` on this or another server. Secrets limited by max_reads
+    are left out (reading them would spend their reads)."""
+    from strongroom_client.portable import export_secrets, load_recipient
+
+    key = None
+    phrase = ""
+    if recipient is not None:
+        try:
+            key = load_recipient(recipient.read_bytes())
+        except ValueError as exc:
+            raise Failure(f"--recipient {str(recipient)!r}: {exc}", 2) from None
+    else:
+        phrase = _passphrase(passphrase_file, confirm=True)
+    client = conn.client()
+    partial = file.with_name(file.name + ".partial")
+    fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with _bar("secrets", 0) as bar, os.fdopen(fd, "wb") as out:
+        try:
+            counts = export_secrets(client, prefix, out, phrase, recipient=key, progress=bar.update)
+        except BaseException:
+            partial.unlink(missing_ok=True)
+            raise
+    partial.replace(file)
+    click.echo(
+        f"exported {counts.exported} secrets ({counts.versions} versions) to {file}"
+        + (f"; left out {counts.skipped} limited by max_reads" if counts.skipped else ""),
+        err=True,
+    )
+
+
+@kv.command("import")
+@click.argument("file", required=False, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--prefix", "new_prefix", help="Put the secrets under this prefix instead.")
+@click.option(
+    "--conflict",
+    type=click.Choice(["skip", "overwrite", "new-version"]),
+    default="skip",
+    show_default=True,
+    help="A live secret at a target path: leave it, replace it (the old one is soft-deleted) "
+    "or add the imported versions to it.",
+)
+@click.option("--from-vault", "vault_addr", metavar="ADDR", help="Read a Vault/OpenBao KV v2.")
+@click.option("--vault-token", envvar="VAULT_TOKEN", help="Vault token (or VAULT_TOKEN).")
+@click.option("--vault-cacert", envvar="VAULT_CACERT", help="CA file for Vault's TLS.")
+@click.option("--mount", default="secret", show_default=True, help="The Vault KV v2 mount.")
+@click.option("--path", "vault_path", default="", help="Only the secrets under this Vault path.")
+@click.option(
+    "--identity",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    help="The private key (of `kv keygen`) of a FILE exported to its --recipient.",
+)
+@passphrase_option
+@format_option
+@pass_connection
+def import_(
+    conn: Connection,
+    file: Path | None,
+    new_prefix: str | None,
+    conflict: str,
+    vault_addr: str | None,
+    vault_token: str | None,
+    vault_cacert: str | None,
+    mount: str,
+    vault_path: str,
+    identity: Path | None,
+    passphrase_file: Path | None,
+    fmt: str | None,
+) -> None:
+    """Import an export FILE, or with --from-vault ADDR a Vault or OpenBao KV v2 mount (every
+    version that is not deleted or destroyed, custom_metadata as metadata), through the API:
+    versions in order, metadata and remaining lifetime kept. Prints the counts."""
+    import httpx
+
+    from strongroom_client.archive import ArchiveError
+    from strongroom_client.portable import (
+        ImportStopped,
+        VaultError,
+        import_file,
+        import_secrets,
+        load_identity,
+        vault_client,
+        vault_records,
+    )
+
+    policy: Any = conflict
+    if (file is None) == (vault_addr is None):
+        raise click.UsageError("give FILE or --from-vault ADDR, one of the two")
+    if file is not None:
+        if not file.is_file():
+            raise click.UsageError(f"no file {str(file)!r}")
+        key = None
+        phrase = ""
+        if identity is not None:
+            try:
+                key = load_identity(identity.read_bytes())
+            except ValueError as exc:
+                raise Failure(f"--identity {str(identity)!r}: {exc}", 2) from None
+        else:
+            phrase = _passphrase(passphrase_file, confirm=False)
+        client = conn.client()
+        with _bar("secrets", 0) as bar, file.open("rb") as source:
+            try:
+                counts = import_file(
+                    client,
+                    source,
+                    phrase,
+                    identity=key,
+                    new_prefix=new_prefix,
+                    conflict=policy,
+                    progress=bar.update,
+                )
+            except (ArchiveError, ImportStopped) as exc:
+                raise Failure(str(exc)) from None
+    else:
+        if not vault_token:
+            raise click.UsageError("--from-vault needs --vault-token or VAULT_TOKEN")
+        client = conn.client()
+        with (
+            _bar("secrets", 0) as bar,
+            vault_client(vault_addr or "", vault_token, vault_cacert) as http,
+        ):
+            try:
+                counts = import_secrets(
+                    client,
+                    vault_records(http, mount, vault_path),
+                    old_prefix=vault_path.strip("/") + "/" if vault_path.strip("/") else "",
+                    new_prefix=new_prefix,
+                    conflict=policy,
+                    progress=bar.update,
+                )
+            except (VaultError, httpx.HTTPError) as exc:
+                raise Failure(f"reading Vault failed: {exc}") from None
+            except ImportStopped as exc:
+                raise Failure(str(exc)) from None
+    emit(
+        counts.as_dict(),
+        fmt,
+        value=lambda d: " ".join(f"{k}={v}" for k, v in d.items()),
+    )
+
+
+@kv.command("keygen")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+def keygen(file: Path) -> None:
+    """Make an X25519 key pair for exports: the identity (private) in FILE, mode 0600, and
+    the recipient (public) in FILE.pub, to give to whoever runs `kv export --recipient`."""
+    from strongroom_client.portable import new_identity
+
+    private, public = new_identity()
+    fd = os.open(file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as out:
+        out.write(private)
+    file.with_name(file.name + ".pub").write_bytes(public)
+    click.echo(f"identity in {file}, recipient in {file}.pub", err=True)
+
+
+def _bar(label: str, length: int) -> Any:
+    """A progress bar on stderr when it is a terminal."""
+    if sys.stderr.isatty():
+        return click.progressbar(
+            length=length, label=label, file=sys.stderr, show_eta=False, show_percent=False
+        )
+    return _Silent()
 
 
 __all__ = ["USAGE", "kv"]
