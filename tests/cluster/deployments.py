@@ -58,12 +58,14 @@ class Deployment:
         assert answer.status_code == 200, answer.text
 
     def audit_records(self) -> list[dict[str, Any]]:
-        """Every record of every node's audit file."""
+        """Every request's record in every node's audit file (without the intent records a
+        request writes before its first transaction: they repeat what the request's own
+        record says)."""
         records = []
         for node in self.nodes:
             path = node.data_dir / "audit.log"
             records += [orjson.loads(line) for line in path.read_bytes().splitlines()]
-        return records
+        return [record for record in records if record.get("type") != "intent"]
 
 
 @contextmanager
