@@ -10,6 +10,9 @@ import os
 import resource
 import sqlite3
 import stat
+import subprocess
+import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,7 +20,7 @@ import httpx
 import pytest
 
 from strongroom.crypto import token_hash
-from tests.support import ServerProcess, admin_password
+from tests.support import ServerProcess, admin_password, free_port
 
 VALUE_MARKER = "hygiene-value-5d1c0e"
 LOW_SOFT_LIMIT = 256
@@ -135,3 +138,29 @@ def test_finding_17_6_soft_open_files_limit_raised_to_the_hard_limit(lax_node: R
     assert int(soft) > LOW_SOFT_LIMIT
     assert soft == hard
     assert f"open files limit: {soft}" in lax_node.log
+
+
+def test_finding_12_a_data_directory_the_node_makes_is_0700_whatever_the_umask(
+    tmp_path: Path,
+) -> None:
+    """`strongroom server` makes a missing data directory itself, private, before anything is
+    put in it (the metrics directory inside it once made it 0755 under umask 022)."""
+    data = tmp_path / "fresh" / "data"
+    log = tmp_path / "server.log"
+    command = [str(Path(sys.executable).parent / "strongroom"), "server", "--data-dir", str(data)]
+    env = {**os.environ, "STRONGROOM_PORT": str(free_port()), "STRONGROOM_TLS_DISABLE": "true"}
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            command, env=env, stdout=out, stderr=subprocess.STDOUT, preexec_fn=_lax_start
+        )
+    try:
+        deadline = time.monotonic() + 120
+        while not (data / "address").exists():
+            assert process.poll() is None, log.read_text()[-2000:]
+            assert time.monotonic() < deadline, log.read_text()[-2000:]
+            time.sleep(0.1)
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+    assert stat.S_IMODE(os.stat(data).st_mode) == 0o700
+    assert "accessible by group or others" not in log.read_text()

@@ -19,5 +19,8 @@ def prepare_multiprocess_dir(directory: Path) -> None:
         raise RuntimeError("prometheus_client was imported before its directory was set")
     if directory.exists():
         shutil.rmtree(directory)
-    directory.mkdir(mode=0o700, parents=True)
+    # `parents=True` would make a missing data directory with the umask's mode (0755), not
+    # `mode`: the data directory is made here first, private, as prepare_data_dir makes it.
+    directory.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    directory.mkdir(mode=0o700)
     os.environ[MULTIPROC_ENV] = str(directory)
