@@ -4,6 +4,7 @@ and `audit verify` for callers of `main` from the time before the client command
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -90,6 +91,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "server":
             config = _config_from(args)
+            # Every file the node writes is private whatever the umask it inherited, from the
+            # first one on (prometheus_client writes its files when cli.server is imported).
+            os.umask(0o077)
             # Before anything imports prometheus_client (cli.server does): the workers then
             # count into files in this directory, and a scrape adds them up.
             from strongroom.metrics.directory import prepare_multiprocess_dir
