@@ -204,3 +204,11 @@ async def test_two_nodes_send_each_notice_once(
     bodies = receiver.bodies()
     assert sorted(b["secret_id"] for b in bodies) == sorted(ids)
     assert {b["lead_time"] for b in bodies} == {"1d"}
+
+
+async def test_an_oversized_delivery_log_cursor_is_a_4xx(sqlite_api: Api) -> None:
+    """Issue 16 finding 9 for the delivery log: a cursor past 64 bits is refused, not a 500."""
+    admin = await headers_for(sqlite_api, "root", "admin")
+    for cursor in ("99999999999999999999", "9223372036854775808"):
+        response = await sqlite_api.client.get(LOG, params={"cursor": cursor}, headers=admin)
+        assert 400 <= response.status_code < 500, response.text

@@ -276,3 +276,28 @@ async def test_a_reader_by_path_never_misses_a_secret_during_a_prefix_move(
     assert checks["old"] > 0 and checks["new"] > 0, checks
     assert len(await _paths(api, admin, "moved/big/")) == 100  # a page: the listing's default
     assert await _paths(api, admin, "big/") == []
+
+
+async def test_a_refused_prefix_move_names_no_hidden_path(sqlite_api: Api) -> None:
+    """A prefix holding a secret the caller may not read is refused (403) before anything about
+    its paths can reach an error message (a path too long at the destination named it)."""
+    api = sqlite_api
+    admin = await headers_for(api, "root", "admin")
+    await _role(
+        api,
+        admin,
+        "peeker",
+        [
+            {"path": "vault/*", "capabilities": ["read", "delete", "list", "create"]},
+            {"path": "vault/secret-plans", "capabilities": ["deny"]},
+            {"path": "d/*", "capabilities": ["create", "read", "list"]},
+        ],
+    )
+    peeker = await headers_for(api, "pia", "peeker")
+    await create(api, admin, "vault/secret-plans", "x")
+    destination = "d/" + ("n" * 125 + "/") * 4  # 506 characters: no room for secret-plans
+    refused = await api.client.post(
+        MOVE, json={"source": "vault/", "destination": destination, "prefix": True}, headers=peeker
+    )
+    assert_error(refused, 403, "forbidden")
+    assert "secret-plans" not in refused.text

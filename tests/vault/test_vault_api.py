@@ -251,3 +251,45 @@ async def test_the_fast_read_answers_like_the_dispatcher(make_config: Any, open_
             answers.append(seen)
     assert answers[0] == answers[1]
     assert [status for status, _ in answers[0]] == [200, 404, 403, 403]
+
+
+async def test_a_use_limited_token_cannot_create_an_unlimited_one(sqlite_api: Api) -> None:
+    """A token with num_uses spends no use on a child without the limit (review finding)."""
+    client = sqlite_api.client
+    admin = await _admin_token(sqlite_api)
+    user = await _child(sqlite_api, admin, policies=["user"])
+    limited = await _child(sqlite_api, user["client_token"], num_uses=1)
+    refused = await client.post(
+        "/v1/auth/token/create", json={}, headers=_vault(limited["client_token"])
+    )
+    assert refused.status_code == 403, refused.text
+    # An unlimited user token still creates children, bound where the parent is bound.
+    bound = await _child(sqlite_api, user["client_token"], bound_cidrs=["203.0.113.7/32"])
+    child = await _child(sqlite_api, bound["client_token"])
+    async with sqlite_api.client_from("198.51.100.9") as elsewhere:
+        away = await elsewhere.get(
+            "/v1/auth/token/lookup-self", headers=_vault(child["client_token"])
+        )
+        assert away.status_code == 403
+
+
+async def test_a_moved_secret_is_not_read_at_its_old_path(sqlite_api: Api) -> None:
+    """The fast lane's path -> id memo follows a move (secrets/move): the old path answers what
+    is there now, not the moved secret."""
+    client = sqlite_api.client
+    admin = await _admin_token(sqlite_api)
+    headers = _vault(admin)
+    await client.post("/v1/secret/data/moving/a", json={"data": {"k": "one"}}, headers=headers)
+    first = await client.get("/v1/secret/data/moving/a", headers=headers)
+    assert first.json()["data"]["data"] == {"k": "one"}  # the memo now knows the path
+    moved = await client.post(
+        "/api/v1/secrets/move",
+        json={"source": "moving/a", "destination": "moving/b"},
+        headers={"Authorization": f"Bearer {admin}"},
+    )
+    assert moved.status_code == 200, moved.text
+    gone = await client.get("/v1/secret/data/moving/a", headers=headers)
+    assert gone.status_code == 404, gone.text
+    await client.post("/v1/secret/data/moving/a", json={"data": {"k": "two"}}, headers=headers)
+    again = await client.get("/v1/secret/data/moving/a", headers=headers)
+    assert again.json()["data"]["data"] == {"k": "two"}

@@ -18,7 +18,7 @@ async def list_notifications(
     _admin: AdminPrincipal,
     services: ServicesDep,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    cursor: Annotated[str | None, Query(max_length=20, pattern=r"^[0-9]+$")] = None,
+    cursor: Annotated[str | None, Query(max_length=18, pattern=r"^[0-9]+$")] = None,
 ) -> NoticePage:
     """The expiry notices (webhooks), newest first: event, secret id and path, lead time,
     status (pending, sent, failed), attempts and the last answer. Admins only."""

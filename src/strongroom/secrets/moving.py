@@ -105,6 +105,8 @@ async def move_secrets(
         rows = await repo.live_under(conn, plan.low, plan.high, at, MAX_MOVED + 1)
     if plan.high is None and not rows:
         raise NotFound("no live secret at this path")
+    for row in rows:  # before anything about these paths can reach an error message
+        require(services, principal, Capability.read, row.path)
     moves = _moves(plan, rows)
     _authorize(services, principal, moves)
     if plan.high is None:

@@ -114,9 +114,13 @@ async def _reveal(
     principal = await authenticate(services, scope, ctx, watch=watch, token=token)
     if known is not None:
         try:
-            return await reading.read_by_id(services, principal, known, None, ctx)
+            revealed = await reading.read_by_id(services, principal, known, None, ctx)
         except NotFound:
             ids.forget(path)
+        else:
+            if revealed.row.secret.path == path:
+                return revealed
+            ids.forget(path)  # moved away (secrets/move): read what is at the path now
     revealed = await reading.read_by_path(services, principal, path, ctx)
     ids.remember(path, revealed.row.secret.id)
     return revealed

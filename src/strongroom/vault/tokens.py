@@ -423,6 +423,13 @@ def _int_field(body: dict[str, Any], name: str) -> int | None:
 async def create(call: VaultCall) -> Reply:
     principal = await call.caller()
     body = call.body
+    parent = await call.services.store.get_session(principal.session_id, now())
+    if principal.role != ADMIN and (
+        parent is None or parent.one_time or parent.max_uses is not None
+    ):
+        # A token with a use limit (one-time, num_uses, an AppRole's token_num_uses) would
+        # otherwise spend one use on a child without that limit.
+        raise Forbidden("a token with a use limit cannot create tokens")
     role = _child_role(call.services, principal, body.get("policies"))
     ttl_value = body.get("ttl") or body.get("period")
     ttl = duration(ttl_value, "ttl") if ttl_value not in (None, "") else None
@@ -436,7 +443,8 @@ async def create(call: VaultCall) -> Reply:
             method="token",
             ttl=ttl or None,
             max_uses=_int_field(body, "num_uses"),
-            bound_ip=single_address(body.get("bound_cidrs"), "bound_cidrs"),
+            bound_ip=single_address(body.get("bound_cidrs"), "bound_cidrs")
+            or (parent.bound_ip if parent is not None else None),  # a bound parent binds
         )
     except InvalidInput as exc:
         raise BadRequest(exc.detail) from None
