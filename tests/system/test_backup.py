@@ -227,3 +227,31 @@ async def test_restore_refuses_another_root_key_and_changes_nothing(
         user = await headers_for(target, "ulla", "user")
         assert (await target.client.get(BACKUP, headers=user)).status_code == 403
         assert (await _restore(target, user, file)).status_code == 403
+
+
+@pytest.mark.redis
+async def test_a_restore_ends_every_session_on_the_redis_store_too(
+    make_config: Callable[..., Config], open_api: Callable[[Config], Any], tmp_path: Path
+) -> None:
+    """Restore replaces the users: no token issued before it works after it, whichever store
+    holds the sessions (the Redis store kept them: a removed user's token still worked)."""
+    file = tmp_path / "s.backup"
+    async with open_api(make_config("sqlite")) as source:
+        admin = await headers_for(source, "root", "admin")
+        await _fill(source, 3)
+        await _backup_file(source, admin, file)
+    target_config = make_config(
+        "sqlite",
+        redis_store=True,
+        data_dir=tmp_path / "target",
+        audit_file=str(tmp_path / "target" / "audit.log"),
+    )
+    async with open_api(target_config) as target:
+        admin = await headers_for(target, "root", "admin")
+        user = await headers_for(target, "rhea", "user")
+        assert (await target.client.get("/api/v1/users/me", headers=user)).status_code == 200
+        restored = await _restore(target, admin, file)
+        assert restored.status_code == 200, restored.text
+        for headers in (user, admin):
+            after = await target.client.get("/api/v1/users/me", headers=headers)
+            assert after.status_code == 401, after.text

@@ -30,6 +30,7 @@ from strongroom.db import now
 from strongroom.errors import BadRequest, Conflict
 from strongroom.secrets.models import secrets
 from strongroom.services import Services
+from strongroom.users.models import users
 
 BATCH = 500
 MAX_LINE = 4 * 1024 * 1024
@@ -97,6 +98,7 @@ async def lines_of(chunks: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
 class _Restore:
     def __init__(self, services: Services, conn: AsyncConnection, report: RestoreReport) -> None:
         self.services, self.conn, self.report = services, conn, report
+        self.replaced_users: list[str] = []
         self.by_name: dict[str, Table] = {}
         self.table: Table | None = None
         self.batch: list[dict[str, Any]] = []
@@ -130,7 +132,11 @@ class _Restore:
                 "this server already holds secrets: restore only into an empty server",
                 code="not_empty",
             )
-        # Everything the backup replaces goes, and every session (its users are replaced).
+        # Everything the backup replaces goes, and every session (its users are replaced):
+        # the sessions table here, the session store's sessions after the commit.
+        self.replaced_users = [
+            str(user_id) for user_id in (await self.conn.execute(select(users.c.id))).scalars()
+        ]
         for table in reversed(tables(sessions=True)):
             await self.conn.execute(delete(table))
 
@@ -234,6 +240,8 @@ async def restore(
             await transaction.rollback()
             return report
         await transaction.commit()
+    for user_id in work.replaced_users:  # a store of its own (Redis) keeps them otherwise
+        await services.store.revoke_user_sessions(user_id)
     await services.barrier.reload()
     await services.runtime.changed()
     return report
