@@ -293,3 +293,16 @@ async def test_a_moved_secret_is_not_read_at_its_old_path(sqlite_api: Api) -> No
     await client.post("/v1/secret/data/moving/a", json={"data": {"k": "two"}}, headers=headers)
     again = await client.get("/v1/secret/data/moving/a", headers=headers)
     assert again.json()["data"]["data"] == {"k": "two"}
+
+
+async def test_a_bad_wrap_ttl_header_changes_nothing(sqlite_api: Api) -> None:
+    """X-Vault-Wrap-TTL is checked before the write: a 400 leaves no version behind."""
+    client = sqlite_api.client
+    headers = _vault(await _admin_token(sqlite_api))
+    refused = await client.post(
+        "/v1/secret/data/wrapped/bad",
+        json={"data": {"k": "v"}},
+        headers={**headers, "X-Vault-Wrap-TTL": "forever"},
+    )
+    assert refused.status_code == 400, refused.text
+    assert (await client.get("/v1/secret/data/wrapped/bad", headers=headers)).status_code == 404

@@ -252,6 +252,10 @@ async def dispatch(request: Request) -> Response:
         query = {k: v for k, v in request.query_params.items()}
         body = await _body(request) if method in ("POST", "PATCH", "DELETE") else {}
         call = VaultCall(request, services, ctx, method, path, query, body, params)
+        if "x-vault-wrap-ttl" in request.headers:
+            from strongroom.vault.wrapping import wrap_ttl_of
+
+            wrap_ttl_of(call)  # a bad header is refused before the handler changes anything
         reply = await chosen.handler(call)
         return await _respond(call, reply)
     except _MethodNotAllowed:
