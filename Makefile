@@ -38,7 +38,10 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy --strict src
 
-PYTEST_ARGS ?= -n auto
+# Two workers per core (at most 8): much of a test's time is spent waiting on servers it
+# started; modules sharing a module-scoped server or browser stay on one worker (loadgroup).
+WORKERS ?= $(shell n=$$(( $$(nproc) * 2 )); [ $$n -gt 8 ] && n=8; echo $$n)
+PYTEST_ARGS ?= -n $(WORKERS) --dist loadgroup
 
 unit: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

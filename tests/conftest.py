@@ -7,9 +7,13 @@ that need them instead of skipping them.
 
 from __future__ import annotations
 
+import asyncio
 import os
+import shutil
+import sqlite3
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +24,7 @@ import redis
 from strongroom.app import create_app
 from strongroom.config import Config
 from strongroom.crypto import generate_root_key
+from strongroom.db.engine import Database
 from tests.support import (
     FAST_ARGON2,
     REDIS_URL,
@@ -79,6 +84,40 @@ def redis_prefix() -> Iterator[str]:
 # --- configuration and app ------------------------------------------------------------------
 
 
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite database file migrated to the newest schema once per test process.
+
+    An in-process test on the embedded default starts from a copy of it instead of running
+    every migration again: the same file a first start makes, with nothing in it yet (the
+    keyring, roles and admin are still made by the test's own first start). The migrations
+    themselves are tested from an empty file in tests/foundation.
+    """
+    path = tmp_path_factory.mktemp("sqlite-template") / "strongroom.db"
+
+    async def migrate() -> None:
+        database = Database(f"sqlite+aiosqlite:///{path.resolve()}")
+        try:
+            await database.migrate()
+        finally:
+            await database.dispose()
+
+    # In a thread of its own: the first test to ask may be a coroutine, on a running loop.
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, migrate()).result()
+    with sqlite3.connect(path) as conn:  # fold the WAL into the file: the copy is the whole
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    return path
+
+
+def _start_from_template(data_dir: Path, template: Path) -> None:
+    """A new data directory (0700) holding a copy of the migrated database (0600)."""
+    data_dir.mkdir(mode=0o700, parents=True)
+    target = data_dir / "strongroom.db"
+    shutil.copyfile(template, target)
+    os.chmod(target, 0o600)
+
+
 @pytest.fixture(params=["sqlite", "postgres"])
 def db_backend(request: pytest.FixtureRequest) -> str:
     """Run the test on SQLite and on PostgreSQL."""
@@ -110,6 +149,9 @@ def make_config(tmp_path: Path, request: pytest.FixtureRequest) -> Callable[...,
             values["redis_url"] = REDIS_URL
             values["redis_prefix"] = prefix
         values.update(overrides)
+        data_dir = Path(values["data_dir"])
+        if values.get("database_url") is None and not data_dir.exists():
+            _start_from_template(data_dir, request.getfixturevalue("sqlite_template"))
         return Config(**values)
 
     return build
@@ -156,3 +198,21 @@ def admin_password(config: Config) -> Callable[[], str]:
         return password_in(config.admin_password_file)
 
     return read
+
+
+# --- distribution over xdist workers ------------------------------------------------------------
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Keep each module with a module-scoped fixture (a server, a browser) on one worker
+    (`--dist loadgroup`): spread over the workers, each would start its own."""
+    for item in items:
+        info = getattr(item, "_fixtureinfo", None)
+        if info is None:
+            continue
+        if any(
+            definition.scope == "module"
+            for definitions in info.name2fixturedefs.values()
+            for definition in definitions
+        ):
+            item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::", 1)[0]))

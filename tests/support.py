@@ -93,16 +93,22 @@ def admin_password(data_dir: Path) -> str:
 
 
 async def truncate_postgres(url: str) -> None:
-    """Empty every table of the test database (keeps the schema)."""
+    """Empty every table of the test database (keeps the schema).
+
+    DELETE in one transaction with the foreign-key triggers off (the test role is a superuser):
+    on tables this small it takes a few milliseconds where TRUNCATE, which makes new files for
+    every table and its indexes, took a tenth of a second per test.
+    """
     conn = await asyncpg.connect(url.replace("postgresql+asyncpg://", "postgresql://"))
     try:
         tables = await conn.fetch(
             "SELECT tablename FROM pg_tables "
             "WHERE schemaname = 'public' AND tablename <> 'alembic_version'"
         )
-        if tables:
-            names = ", ".join(f'"{t["tablename"]}"' for t in tables)
-            await conn.execute(f"TRUNCATE {names} CASCADE")
+        async with conn.transaction():
+            await conn.execute("SET LOCAL session_replication_role = replica")
+            for table in tables:
+                await conn.execute(f'DELETE FROM "{table["tablename"]}"')
     finally:
         await conn.close()
 

@@ -4,6 +4,7 @@ built-in roles and the initial admin. Safe to repeat: a second start creates not
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import os
@@ -11,6 +12,7 @@ import secrets
 import stat
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
@@ -19,6 +21,7 @@ from strongroom.barrier.models import keyring
 from strongroom.barrier.service import AlreadyInitialised, Barrier, WrongRootKey
 from strongroom.config import Config, ConfigError, SealMode
 from strongroom.crypto import RootKey, generate_root_key
+from strongroom.crypto.hashd import make_hasher
 from strongroom.crypto.passwords import Argon2Parameters, PasswordHasher
 from strongroom.crypto.seal import write_key_file
 from strongroom.crypto.tls import ensure_local_tls
@@ -154,8 +157,27 @@ async def unseal_embedded(config: Config, barrier: Barrier) -> None:
         raise ConfigError("the root key does not decrypt this database's keyring") from None
 
 
+class Hashes(Protocol):
+    async def hash(self, password: str) -> str: ...
+
+
+class FirstStartHasher:
+    """Hashes the first admin's password while a node starts, before it serves anything: in a
+    thread of this process, at the node's Argon2id parameters. A running node hashes in its
+    hashd children (PasswordHasher); nothing competes with this one hash yet, so it needs
+    neither hashd's low priority nor the cost of starting one."""
+
+    def __init__(self, config: Config) -> None:
+        self._hasher = make_hasher(
+            config.argon2_time_cost, config.argon2_memory_kib, config.argon2_parallelism
+        )
+
+    async def hash(self, password: str) -> str:
+        return await asyncio.to_thread(self._hasher.hash, password)
+
+
 async def ensure_admin(
-    config: Config, db: Database, passwords: PasswordHasher, *, keep: bool = True
+    config: Config, db: Database, passwords: Hashes, *, keep: bool = True
 ) -> str | None:
     """On a database with no users, create the admin with a random password; return it.
     `keep`: also write it to the admin-password file (sys/init shows it once instead)."""
@@ -214,7 +236,6 @@ async def bootstrap(config: Config) -> BootstrapReport:
     if files is not None:
         report.created.append(str(files[0]))
     db = Database(config.resolved_database_url, pool_size=2)
-    passwords = password_hasher(config)
     try:
         try:
             await db.migrate()
@@ -223,14 +244,13 @@ async def bootstrap(config: Config) -> BootstrapReport:
         await initialise_embedded(config, db)
         await unseal_embedded(config, Barrier(db))
         if config.seal.automatic:
-            report.admin_password = await ensure_admin(config, db, passwords)
+            report.admin_password = await ensure_admin(config, db, FirstStartHasher(config))
         elif await keyring_is_empty(db):
             from strongroom.seal.initauth import ensure_init_token
 
             ensure_init_token(config)
         report.require_https = await _stored_require_https(db)
     finally:
-        passwords.close()
         await db.dispose()
     return report
 

@@ -20,10 +20,17 @@ import httpx
 import pytest
 
 from strongroom.crypto import token_hash
-from tests.support import ServerProcess, admin_password, free_port
+from tests.support import FAST_ARGON2, ServerProcess, admin_password, free_port
 
 VALUE_MARKER = "hygiene-value-5d1c0e"
 LOW_SOFT_LIMIT = 256
+
+
+def _answers(url: str) -> bool:
+    try:
+        return httpx.get(url, timeout=1).status_code in (200, 403)
+    except httpx.HTTPError:
+        return False
 
 
 def _lax_start() -> None:
@@ -148,14 +155,23 @@ def test_finding_12_a_data_directory_the_node_makes_is_0700_whatever_the_umask(
     data = tmp_path / "fresh" / "data"
     log = tmp_path / "server.log"
     command = [str(Path(sys.executable).parent / "strongroom"), "server", "--data-dir", str(data)]
-    env = {**os.environ, "STRONGROOM_PORT": str(free_port()), "STRONGROOM_TLS_DISABLE": "true"}
+    port = free_port()
+    env = {
+        **os.environ,
+        "STRONGROOM_PORT": str(port),
+        "STRONGROOM_TLS_DISABLE": "true",
+        "STRONGROOM_WORKERS": "1",
+        **{f"STRONGROOM_{k.upper()}": str(v) for k, v in FAST_ARGON2.items()},
+    }
     with log.open("wb") as out:
         process = subprocess.Popen(
             command, env=env, stdout=out, stderr=subprocess.STDOUT, preexec_fn=_lax_start
         )
     try:
+        # Until it serves: a node stopped while its worker still starts waits out the
+        # worker's kill timeout (15 s) before it exits.
         deadline = time.monotonic() + 120
-        while not (data / "address").exists():
+        while not _answers(f"http://127.0.0.1:{port}/api/v1/sys/health"):
             assert process.poll() is None, log.read_text()[-2000:]
             assert time.monotonic() < deadline, log.read_text()[-2000:]
             time.sleep(0.1)
