@@ -38,10 +38,11 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy --strict src
 
-# Two workers per core (at most 8): much of a test's time is spent waiting on servers it
-# started; modules sharing a module-scoped server or browser stay on one worker (loadgroup).
+# Two workers per core (at most 8): much of a test's time is spent waiting on the servers,
+# databases and browsers it drives. Each module runs on one worker (loadfile), so that a
+# module-scoped server or browser starts once, in the order tests/conftest.py gives them.
 WORKERS ?= $(shell n=$$(( $$(nproc) * 2 )); [ $$n -gt 8 ] && n=8; echo $$n)
-PYTEST_ARGS ?= -n $(WORKERS) --dist loadgroup
+PYTEST_ARGS ?= -n $(WORKERS) --dist loadfile --no-loadscope-reorder
 
 unit: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

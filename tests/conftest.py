@@ -12,6 +12,7 @@ import os
 import shutil
 import sqlite3
 import uuid
+from collections import Counter
 from collections.abc import AsyncIterator, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -200,19 +201,15 @@ def admin_password(config: Config) -> Callable[[], str]:
     return read
 
 
-# --- distribution over xdist workers ------------------------------------------------------------
+# --- order over xdist workers ---------------------------------------------------------------------
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Keep each module with a module-scoped fixture (a server, a browser) on one worker
-    (`--dist loadgroup`): spread over the workers, each would start its own."""
-    for item in items:
-        info = getattr(item, "_fixtureinfo", None)
-        if info is None:
-            continue
-        if any(
-            definition.scope == "module"
-            for definitions in info.name2fixturedefs.values()
-            for definition in definitions
-        ):
-            item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::", 1)[0]))
+    """Modules with a slow test first, then the others, the larger first. `make test` hands
+    whole modules to its workers (`--dist loadfile --no-loadscope-reorder`, so that a
+    module's server or browser starts once); a long module handed out last would leave the
+    other workers idle while it runs, and small ones at the end fill the gaps."""
+    slow = {item.path for item in items if item.get_closest_marker("slow") is not None}
+    size = Counter(item.path for item in items)
+    # Stable: the tests of a module keep their order.
+    items.sort(key=lambda item: (item.path not in slow, -size[item.path]))

@@ -21,6 +21,8 @@ from tests.client.conftest import unique
 from tests.client.walkthrough import environment
 from tests.support import ServerProcess, admin_password, free_port
 
+pytestmark = pytest.mark.slow  # real server processes
+
 PASSPHRASE = "a long export passphrase"
 
 

@@ -20,6 +20,8 @@ import pytest
 from tests.cluster.conftest import cluster_env, two_nodes
 from tests.support import REDIS_URL, TEST_PASSWORD
 
+pytestmark = pytest.mark.slow  # real server processes
+
 # A public route (no session check) that, unlike the health check, HTTPS covers.
 PUBLIC = "/api/v1/openapi.json"
 LOGIN = "/api/v1/auth/token/create"

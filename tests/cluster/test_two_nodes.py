@@ -6,9 +6,12 @@ import asyncio
 from typing import Any
 
 import httpx
+import pytest
 
 from tests.cluster.conftest import Cluster
 from tests.support import TEST_PASSWORD
+
+pytestmark = pytest.mark.slow  # real server processes
 
 ME = "/api/v1/users/me"
 

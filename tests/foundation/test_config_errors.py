@@ -13,6 +13,8 @@ import pytest
 from strongroom.crypto import generate_root_key
 from tests.support import ServerProcess
 
+pytestmark = pytest.mark.slow  # real server processes
+
 
 def _run(
     tmp_path: Path, *args: str, env: dict[str, str] | None = None

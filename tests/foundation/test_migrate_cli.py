@@ -21,6 +21,8 @@ from strongroom.db.schema import metadata
 from tests.conftest import need
 from tests.support import ServerProcess, admin_password, pg_database, pg_reachable, run
 
+pytestmark = pytest.mark.slow  # real server processes
+
 EXPECTED_TABLES = {table.name for table in metadata.sorted_tables}
 
 

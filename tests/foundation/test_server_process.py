@@ -14,6 +14,8 @@ import pytest
 
 from tests.support import ServerProcess, admin_password
 
+pytestmark = pytest.mark.slow  # real server processes
+
 
 @pytest.fixture
 def tls_server(tmp_path: Path) -> ServerProcess:

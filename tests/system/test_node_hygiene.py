@@ -22,6 +22,8 @@ import pytest
 from strongroom.crypto import token_hash
 from tests.support import FAST_ARGON2, ServerProcess, admin_password, free_port
 
+pytestmark = pytest.mark.slow  # real server processes
+
 VALUE_MARKER = "hygiene-value-5d1c0e"
 LOW_SOFT_LIMIT = 256
 
