@@ -219,7 +219,7 @@ async def make_user_session(
             access_ttl=settings.access_token_ttl,
             access_expires_at=stamp + session.pop("access_ttl", settings.access_token_ttl),
             refresh_expires_at=stamp + settings.refresh_token_ttl,
-            max_expires_at=stamp + settings.max_session_lifetime,
+            max_expires_at=stamp + session.pop("max_lifetime", settings.max_session_lifetime),
             **session,
         )
     )

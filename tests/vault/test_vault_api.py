@@ -6,7 +6,7 @@ from __future__ import annotations
 import sqlite3
 from typing import Any
 
-from tests.support import Api, admin_password
+from tests.support import Api, admin_password, make_user_session
 
 
 async def _admin_token(api: Api) -> str:
@@ -306,3 +306,25 @@ async def test_a_bad_wrap_ttl_header_changes_nothing(sqlite_api: Api) -> None:
     )
     assert refused.status_code == 400, refused.text
     assert (await client.get("/v1/secret/data/wrapped/bad", headers=headers)).status_code == 404
+
+
+async def test_a_child_token_does_not_outlive_its_parent(sqlite_api: Api) -> None:
+    """A child of `auth/token/create` ends when its parent's session ends at the latest, as a
+    Vault child's TTL is capped by its parent's: a token cannot mint itself a longer life.
+    Renewing the child cannot take it past that either."""
+    client = sqlite_api.client
+    parent, _ = await make_user_session(sqlite_api.services, "brief", "user", max_lifetime=120)
+    child = await _child(sqlite_api, parent, ttl="1h")
+    assert child["lease_duration"] <= 120, child
+    headers = _vault(child["client_token"])
+    looked = (await client.get("/v1/auth/token/lookup-self", headers=headers)).json()["data"]
+    assert looked["explicit_max_ttl"] <= 120, looked
+    assert looked["ttl"] <= 120, looked
+    renewed = await client.post(
+        "/v1/auth/token/renew-self", json={"increment": "2h"}, headers=headers
+    )
+    assert renewed.status_code == 200, renewed.text
+    assert renewed.json()["auth"]["lease_duration"] <= 120, renewed.text
+    # A grandchild is capped the same way, through its parent's cap.
+    grandchild = await _child(sqlite_api, renewed.json()["auth"]["client_token"], ttl="1h")
+    assert grandchild["lease_duration"] <= 120, grandchild

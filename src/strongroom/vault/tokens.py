@@ -84,14 +84,17 @@ async def open_vault_session(
     ttl: int | None,
     max_uses: int | None,
     bound_ip: str | None,
+    not_after: float | None = None,
 ) -> tuple[str, SessionInfo]:
     """A session whose token Vault clients can renew in place; bounded by the same security
-    settings as a native login."""
+    settings as a native login, and never past `not_after` (a child token: its parent's end)."""
     security = services.settings.security
     options = SessionOptions(ttl=ttl, max_uses=max_uses, bind_ip=False)
     access_ttl, _, uses = check_session_options(options, security, call.ctx.client_ip)
     stamp = now()
     max_expires = stamp + security.max_session_lifetime
+    if not_after is not None:
+        max_expires = min(max_expires, not_after)
     access = new_token(ACCESS_PREFIX)
     session = NewSession(
         id=new_id(),
@@ -445,6 +448,10 @@ async def create(call: VaultCall) -> Reply:
             max_uses=_int_field(body, "num_uses"),
             bound_ip=single_address(body.get("bound_cidrs"), "bound_cidrs")
             or (parent.bound_ip if parent is not None else None),  # a bound parent binds
+            # A child ends with its parent at the latest; an admin's orphan stands alone.
+            not_after=parent.max_expires_at
+            if parent is not None and (call.path == "auth/token/create" or principal.role != ADMIN)
+            else None,
         )
     except InvalidInput as exc:
         raise BadRequest(exc.detail) from None
