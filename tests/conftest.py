@@ -106,7 +106,7 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     # In a thread of its own: the first test to ask may be a coroutine, on a running loop.
     with ThreadPoolExecutor(1) as pool:
         pool.submit(asyncio.run, migrate()).result()
-    with sqlite3.connect(path) as conn:  # fold the WAL into the file: the copy is the whole
+    with sqlite3.connect(path) as conn:  # fold the WAL into the file, which is then all of it
         conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     return path
 
