@@ -25,7 +25,14 @@ from strongroom.secrets.cache import secret_cache, watch_name
 from strongroom.secrets.paths import normalize_path
 from strongroom.services import Services
 from strongroom.sessions.store import StoreUnavailable
-from strongroom.vault.http import PERMISSION_DENIED, Reply, envelope, error_response, vault_json
+from strongroom.vault.http import (
+    PERMISSION_DENIED,
+    Reply,
+    envelope,
+    error_response,
+    vault_json,
+    vault_token,
+)
 from strongroom.vault.kv import value_of, version_meta
 
 PREFIX = "/v1/secret/data/"
@@ -69,18 +76,6 @@ def fast_read_path(scope: Scope) -> str | None:
     return path[len(PREFIX) :] or None
 
 
-def _token(scope: Scope) -> str | None:
-    token = header_value(scope, b"x-vault-token")
-    if token:
-        return token.strip()
-    header = header_value(scope, b"authorization")
-    if header:
-        scheme, _, value = header.partition(" ")
-        if scheme.lower() == "bearer" and value.strip():
-            return value.strip()
-    return None
-
-
 async def read(
     services: Services, scope: Scope, ctx: RequestContext, kv_path: str, _body: bytes
 ) -> Response:
@@ -88,7 +83,7 @@ async def read(
     try:
         if services.barrier.sealed:
             raise Sealed()
-        token = _token(scope)
+        token = vault_token(scope)
         if token is None:
             raise Forbidden(PERMISSION_DENIED, code="missing_token")
         path = normalize_path(kv_path, loc=("path", "path"))

@@ -74,6 +74,19 @@ class Reply:
 NO_CONTENT = Reply(status=204)
 
 
+def vault_token(scope: Scope) -> str | None:
+    """A `/v1/` request's token: X-Vault-Token, or Authorization: Bearer."""
+    token = header_value(scope, b"x-vault-token")
+    if token:
+        return token.strip()
+    header = header_value(scope, b"authorization")
+    if header:
+        scheme, _, value = header.partition(" ")
+        if scheme.lower() == "bearer" and value.strip():
+            return value.strip()
+    return None
+
+
 @dataclass(slots=True)
 class VaultCall:
     """One `/v1/` request as the handlers see it."""
@@ -90,16 +103,7 @@ class VaultCall:
 
     def token(self) -> str | None:
         """The caller's token: X-Vault-Token, or Authorization: Bearer."""
-        scope = self.request.scope
-        token = header_value(scope, b"x-vault-token")
-        if token:
-            return token.strip()
-        header = header_value(scope, b"authorization")
-        if header:
-            scheme, _, value = header.partition(" ")
-            if scheme.lower() == "bearer" and value.strip():
-                return value.strip()
-        return None
+        return vault_token(self.request.scope)
 
     async def caller(self) -> Principal:
         """Authenticate the request's token through the one session check (uses counted,

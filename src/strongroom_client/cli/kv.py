@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import click
 
@@ -16,6 +17,8 @@ from strongroom_client.cli.output import Section, emit, format_option, write
 from strongroom_client.models import as_dict
 
 pass_connection = click.make_pass_decorator(Connection)
+
+K = TypeVar("K")
 
 
 def pairs(items: tuple[str, ...], what: str) -> dict[str, str]:
@@ -55,6 +58,24 @@ def string_value(spec: str) -> str:
         return raw.decode("utf-8")
     except UnicodeDecodeError:
         raise Failure(f"the value in {where} is not UTF-8 text", 1) from None
+
+
+def _key_or_passphrase(
+    key_file: Path | None,
+    option: str,
+    load: Callable[[bytes], K],
+    passphrase_file: Path | None,
+    *,
+    confirm: bool,
+) -> tuple[K | None, str]:
+    """The X25519 key in `key_file` when it is given (`option` names it in errors), else a
+    passphrase: (key, "") or (None, passphrase)."""
+    if key_file is None:
+        return None, _passphrase(passphrase_file, confirm=confirm)
+    try:
+        return load(key_file.read_bytes()), ""
+    except ValueError as exc:
+        raise Failure(f"{option} {str(key_file)!r}: {exc}", 2) from None
 
 
 @click.group()
@@ -287,15 +308,9 @@ def export(
     are left out (reading them would spend their reads)."""
     from strongroom_client.portable import export_secrets, load_recipient
 
-    key = None
-    phrase = ""
-    if recipient is not None:
-        try:
-            key = load_recipient(recipient.read_bytes())
-        except ValueError as exc:
-            raise Failure(f"--recipient {str(recipient)!r}: {exc}", 2) from None
-    else:
-        phrase = _passphrase(passphrase_file, confirm=True)
+    key, phrase = _key_or_passphrase(
+        recipient, "--recipient", load_recipient, passphrase_file, confirm=True
+    )
     client = conn.client()
     partial = file.with_name(file.name + ".partial")
     fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -373,15 +388,9 @@ def import_(
     if file is not None:
         if not file.is_file():
             raise click.UsageError(f"no file {str(file)!r}")
-        key = None
-        phrase = ""
-        if identity is not None:
-            try:
-                key = load_identity(identity.read_bytes())
-            except ValueError as exc:
-                raise Failure(f"--identity {str(identity)!r}: {exc}", 2) from None
-        else:
-            phrase = _passphrase(passphrase_file, confirm=False)
+        key, phrase = _key_or_passphrase(
+            identity, "--identity", load_identity, passphrase_file, confirm=False
+        )
         client = conn.client()
         with _bar("secrets", 0) as bar, file.open("rb") as source:
             try:
