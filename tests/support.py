@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import os
+import random
 import signal
 import socket
 import ssl
@@ -49,10 +51,30 @@ def redis_reachable() -> bool:
     return _port_open("127.0.0.1", 6379)
 
 
+# Each xdist worker takes its ports from its own block below the kernel's ephemeral range
+# (32768-60999 by default). A port the kernel hands out (`bind(0)`) can be handed out again, to
+# another worker's test or as the source port of any outgoing connection, before the server
+# that was meant to listen on it binds it: CI saw "address already in use" that way.
+_PORT_BLOCK = 1000
+_worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+_block = int(_worker[2:]) % 8 if _worker.startswith("gw") and _worker[2:].isdigit() else 8
+# Even ports only: `bao server -dev` also binds the next port up for its cluster listener.
+_ports = list(range(20000 + _block * _PORT_BLOCK, 20000 + (_block + 1) * _PORT_BLOCK, 2))
+_start = random.randrange(len(_ports))  # two runs side by side on one machine start apart
+_next_port = itertools.cycle(_ports[_start:] + _ports[:_start])
+
+
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    """A port of this worker's block that nothing holds now, never the same one twice in a row."""
+    for _ in range(len(_ports)):
+        port = next(_next_port)
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError("no free port in this worker's block")
 
 
 async def create_pg_database(name: str) -> None:
@@ -280,6 +302,7 @@ class ServerProcess:
             **env,
         }
         self.process: subprocess.Popen[bytes] | None = None
+        self.served = False
         self.log_path = data_dir / f"server-{self.port}.log"
 
     @property
@@ -291,7 +314,7 @@ class ServerProcess:
     def url(self) -> str:
         return f"{'https' if self.tls else 'http'}://127.0.0.1:{self.port}"
 
-    def start(self, timeout: float = 30) -> ServerProcess:
+    def start(self, timeout: float = 30, *, moves: int = 3) -> ServerProcess:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         with self.log_path.open("ab") as log:
             # Its own process group: the node is a supervisor and its workers, and a crash
@@ -307,11 +330,19 @@ class ServerProcess:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise RuntimeError(f"server exited: {self.log_path.read_text()[-2000:]}")
+                log = self.log_path.read_text()
+                if moves and not self.served and "address already in use" in log[-300:]:
+                    # Taken between free_port() and the bind by something outside this suite:
+                    # a first start may move; a restart keeps its address, as a real node's.
+                    self.port = free_port()
+                    self.env["STRONGROOM_PORT"] = str(self.port)
+                    return self.start(timeout, moves=moves - 1)
+                raise RuntimeError(f"server exited: {log[-2000:]}")
             try:
                 verify: Any = self.verify if self.tls else False
                 response = httpx.get(f"{self.url}/api/v1/sys/health", verify=verify, timeout=1)
                 if response.status_code in (200, 403, 501, 503):
+                    self.served = True
                     return self
             except (httpx.HTTPError, OSError):
                 pass
